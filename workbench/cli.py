@@ -1,0 +1,244 @@
+"""The command line: the same engine and the same TrainConfig as the window.
+
+Every TrainConfig field is a ``train`` flag, generated from the dataclass so the two never drift:
+``--batch-size``, ``--lr``, ``--aug-rotation-range`` … Precedence: defaults < ``--config FILE``
+(or the run's config.json with ``--resume``) < flags given on the command line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import signal
+import sys
+import time
+from pathlib import Path
+
+from workbench import __version__
+from workbench.config import AugmentConfig, ConfigError, TrainConfig
+
+_HELP = {
+    "model": "architecture (small_cnn, resnet18, resnet50, mobilenet_v3_small, …)",
+    "epochs": "passes over the training images",
+    "batch_size": "images per optimizer step",
+    "patience": "epochs without improvement before early stopping (Keras semantics)",
+    "min_delta": "smallest change of the monitored metric that counts as an improvement",
+    "monitor": "metric early stopping watches: val_loss or val_accuracy",
+    "lr": "learning rate",
+    "optimizer": "sgd (with momentum), adam or adamw",
+    "schedule": "none, step, exponential, cosine, one_cycle or reduce_on_plateau",
+    "image_size": "side of the square images the model sees, in pixels",
+    "val_fraction": "share of each class held out for validation",
+    "device": "auto (CUDA, then MPS, then CPU), cuda, mps or cpu",
+    "pretrained": "start from torchvision's ImageNet weights (downloads once)",
+    "weights_path": "start from a local .safetensors/.pt weights file",
+    "freeze_backbone_epochs": "train only the classifier head for the first K epochs",
+    "cache_budget_mb": "decode images into memory when they fit in this many MB",
+    "workers": "decode threads for the cache / loader processes when streaming",
+}
+_FLAG_NAMES = {"weights_path": "weights", "lr": "lr"}
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser()
+    if not argv:
+        return _default_action()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    try:
+        return args.func(args)
+    except (ConfigError, FileExistsError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:
+        if _is_user_error(exc):
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        raise
+
+
+def _is_user_error(exc: Exception) -> bool:
+    from workbench.data.scan import DatasetError
+    from workbench.engine.trainer import TrainingError
+    from workbench.models import WeightsError
+
+    return isinstance(exc, (DatasetError, TrainingError, WeightsError))
+
+
+def _default_action() -> int:
+    """No arguments: open the window; without the GUI installed, train on the sample data."""
+    try:
+        from workbench.gui import run_app  # noqa: PLC0415
+    except ImportError:
+        print("The window is not available in this build; training on the bundled sample data.",
+              file=sys.stderr)
+        return main(["train"])
+    return run_app()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="workbench", description="Train image classifiers.")
+    parser.add_argument("--version", action="version", version=f"workbench {__version__}")
+    sub = parser.add_subparsers(dest="command")
+    train = sub.add_parser("train", help="train a model (headless)",
+                           description="Train an image classifier on a folder of images.")
+    train.add_argument("data_dir", nargs="?", default=None,
+                       help="folder with one subfolder per class (default: the bundled sample data)")
+    train.add_argument("--config", help="JSON file with settings (e.g. a run's config.json)")
+    train.add_argument("--out", help="run folder to create (default: a new folder under --runs-dir)")
+    train.add_argument("--runs-dir", help="folder that holds runs (default: your data directory)")
+    train.add_argument("--resume", metavar="RUN", help="continue the run folder RUN from last.pt")
+    train.add_argument("--quiet", action="store_true", help="print only the summary")
+    _add_config_flags(train)
+    train.set_defaults(func=cmd_train)
+    return parser
+
+
+def _add_config_flags(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("settings (every TrainConfig field)")
+    for f in dataclasses.fields(TrainConfig):
+        if f.name in ("augment", "data_dir"):
+            continue
+        _add_field_flag(group, f, "--" + _FLAG_NAMES.get(f.name, f.name).replace("_", "-"), f.name)
+    aug = parser.add_argument_group("augmentation (Keras ImageDataGenerator names)")
+    for f in dataclasses.fields(AugmentConfig):
+        flag = "--augment" if f.name == "enabled" else "--aug-" + f.name.replace("_", "-")
+        _add_field_flag(aug, f, flag, "aug_" + f.name)
+
+
+def _add_field_flag(group, f: dataclasses.Field, flag: str, dest: str) -> None:
+    kind = str(f.type)
+    help_text = _HELP.get(f.name, f.name.replace("_", " "))
+    if kind == "bool":
+        group.add_argument(flag, dest=dest, action=argparse.BooleanOptionalAction, default=None,
+                           help=help_text)
+        return
+    convert = int if kind.startswith("int") else float if kind.startswith("float") else str
+    metavar = {int: "N", float: "X", str: "TEXT"}[convert]
+    group.add_argument(flag, dest=dest, type=_typed(convert, flag), default=None, metavar=metavar,
+                       help=help_text)
+
+
+def _typed(convert, flag: str):
+    def parse(text: str):
+        try:
+            return convert(text)
+        except ValueError:
+            kind = "a whole number" if convert is int else "a number"
+            raise argparse.ArgumentTypeError(f"{flag} needs {kind}, got {text!r}") from None
+    return parse
+
+
+def config_from_args(args: argparse.Namespace) -> TrainConfig:
+    """Defaults, then the config file (or the resumed run's), then explicit flags."""
+    base: dict = {}
+    source = args.config or (str(Path(args.resume) / "config.json") if args.resume else None)
+    if source:
+        base = TrainConfig.load_json(source).to_dict()
+    config = TrainConfig.from_dict(base) if base else TrainConfig()
+    for f in dataclasses.fields(TrainConfig):
+        value = getattr(args, f.name, None)
+        if value is not None and f.name != "augment":
+            setattr(config, f.name, value)
+    for f in dataclasses.fields(AugmentConfig):
+        value = getattr(args, "aug_" + f.name, None)
+        if value is not None:
+            setattr(config.augment, f.name, value)
+    if args.data_dir is not None:
+        config.data_dir = str(Path(args.data_dir).expanduser())
+    return config.validate()
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from workbench.engine.trainer import Trainer
+
+    if args.resume and not (Path(args.resume) / "config.json").is_file():
+        raise ConfigError([f"{args.resume} is not a Workbench run folder (no config.json)"])
+    config = config_from_args(args)
+    trainer = Trainer(config, out=args.out, resume=args.resume, runs_root=args.runs_dir)
+    printer = ProgressPrinter(quiet=args.quiet)
+    trainer.subscribe(printer)
+    _stop_on_interrupt(trainer)
+    summary = trainer.run()
+    printer.close()
+    print(Trainer.one_line_summary(summary))
+    print(f"Run folder: {summary['run_dir']}")
+    return 1 if summary["status"] == "failed" else 0
+
+
+def _stop_on_interrupt(trainer) -> None:
+    """First Ctrl+C: finish the current batch and keep the checkpoints. Second: abort."""
+    def handler(signum, frame):
+        if trainer.stop_requested:
+            raise KeyboardInterrupt
+        print("\nStopping after the current batch (Ctrl+C again to abort)…", file=sys.stderr)
+        trainer.request_stop()
+
+    try:
+        signal.signal(signal.SIGINT, handler)
+    except ValueError:
+        pass  # not the main thread (e.g. called from tests in a worker): no handler
+
+
+class ProgressPrinter:
+    """Engine events → a live progress line on a terminal, plain lines otherwise."""
+
+    def __init__(self, quiet: bool = False, stream=None):
+        self.quiet = quiet
+        self.stream = stream or sys.stderr
+        self.live = hasattr(self.stream, "isatty") and self.stream.isatty()
+        self.epochs = self.iterations = 0
+        self.start_epoch = 1
+        self.started = time.perf_counter()
+        self._last_draw = 0.0
+
+    def __call__(self, event) -> None:
+        if self.quiet:
+            return
+        d = event.data
+        if event.kind == "run_start":
+            self.epochs, self.iterations = d["epochs"], d["iterations_per_epoch"]
+            self.start_epoch = d["start_epoch"]
+            self.started = time.perf_counter()
+        elif event.kind == "log":
+            self._print(d["message"])
+        elif event.kind == "cache_progress" and self.live:
+            self._draw(f"Decoding images {d['done']}/{d['total']}")
+        elif event.kind == "batch_end" and self.live:
+            now = time.perf_counter()
+            if now - self._last_draw >= 0.1 or d["iteration"] == d["iterations"]:
+                self._last_draw = now
+                self._draw(f"Epoch {d['epoch']}/{self.epochs}  it {d['iteration']}/{d['iterations']}  "
+                           f"loss {d['loss']:.4f}  {d['images_per_sec']:.0f} img/s  "
+                           f"ETA {self._eta(d['epoch'], d['iteration'])}")
+        elif event.kind == "epoch_end":
+            self._print(f"Epoch {d['epoch']}/{d['epochs']}: train loss {d['train_loss']:.4f} "
+                        f"acc {d['train_acc']:.1%} | val loss {d['val_loss']:.4f} acc {d['val_acc']:.1%}"
+                        f" | lr {d['lr']:.2e} | {d['images_per_sec']:.0f} img/s | {d['seconds']:.1f}s")
+
+    def _eta(self, epoch: int, iteration: int) -> str:
+        done = (epoch - self.start_epoch) * self.iterations + iteration
+        left = (self.epochs - epoch) * self.iterations + (self.iterations - iteration)
+        seconds = (time.perf_counter() - self.started) / max(done, 1) * left
+        return time.strftime("%H:%M:%S", time.gmtime(seconds))
+
+    def _draw(self, text: str) -> None:
+        self.stream.write("\r\033[K" + text)
+        self.stream.flush()
+
+    def _print(self, text: str) -> None:
+        self.stream.write(("\r\033[K" if self.live else "") + text + "\n")
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.live:
+            self.stream.write("\r\033[K")
+            self.stream.flush()
+
+
+def dump_json(data) -> str:
+    return json.dumps(data, indent=2, default=str)

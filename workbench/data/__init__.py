@@ -1,0 +1,1 @@
+"""Scanning, splitting, decoding/caching and augmenting image folders."""

@@ -1,0 +1,187 @@
+"""Batched augmentation of uint8 image tensors, with a fresh random draw for every image.
+
+torchvision's v2 transforms draw one set of parameters per call, so applied to a batch they flip or
+rotate every image the same way; called per image they cost Python overhead per sample. Here every
+geometric option (flips, rotation, shift, shear, zoom, random resized crop) becomes one 2×3 affine
+matrix per image and the whole batch is resampled by a single ``grid_sample``; colour jitter is a
+per-image 3×3 colour matrix plus a contrast blend. The same code runs on CPU and on the GPU. The
+parameter conventions are torchvision's (angles clockwise in degrees, ColorJitter factors) and the
+tests check the result against ``torchvision.transforms.v2.functional`` for fixed parameters.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from workbench.config import AugmentConfig
+
+# ITU-R 601 luma weights, as torchvision's rgb_to_grayscale uses.
+_LUMA = torch.tensor([0.299, 0.587, 0.114])
+_RGB_TO_YIQ = torch.tensor(
+    [[0.299, 0.587, 0.114], [0.596, -0.274, -0.322], [0.211, -0.523, 0.312]]
+)
+_PADDING = {"constant": "zeros", "nearest": "border", "reflect": "reflection", "wrap": "zeros"}
+
+
+@dataclass
+class AffineParams:
+    """Per-image geometric parameters (each a tensor of shape [B])."""
+
+    angle: torch.Tensor  # degrees, clockwise
+    translate_x: torch.Tensor  # fraction of width
+    translate_y: torch.Tensor  # fraction of height
+    shear: torch.Tensor  # degrees
+    zoom_x: torch.Tensor  # >1 magnifies
+    zoom_y: torch.Tensor
+    flip_x: torch.Tensor  # bool
+    flip_y: torch.Tensor  # bool
+    crop_w: torch.Tensor  # random resized crop: fraction of width kept (1 = none)
+    crop_h: torch.Tensor
+    crop_cx: torch.Tensor  # crop centre in [-1, 1] coordinates
+    crop_cy: torch.Tensor
+
+
+class BatchAugmenter:
+    """Turns a uint8 batch [B, 3, H, W] into a normalised float batch, augmenting if training."""
+
+    def __init__(self, config: AugmentConfig, mean, std):
+        self.config = config
+        self.mean = torch.tensor(mean, dtype=torch.float32).view(1, 3, 1, 1)
+        self.std = torch.tensor(std, dtype=torch.float32).view(1, 3, 1, 1)
+
+    def __call__(self, images: torch.Tensor, generator: torch.Generator | None = None,
+                 train: bool = True) -> torch.Tensor:
+        x = self.augment(images, generator) if train else images.float().div_(255)
+        mean, std = self.mean.to(x.device), self.std.to(x.device)
+        return x.sub_(mean).div_(std)
+
+    def augment(self, images: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Augmented images as float in [0, 1], not normalised (what the preview shows)."""
+        x = images.float().div_(255)
+        cfg = self.config
+        if cfg.is_colour:
+            x = jitter_colour(x, *self.sample_colour(x.shape[0], generator))
+        if cfg.is_geometric:
+            x = warp_affine(x, self.sample_affine(x.shape[0], generator), cfg.fill_mode,
+                            cfg.fill_value / 255.0)
+        return x
+
+    def sample_affine(self, n: int, generator: torch.Generator | None) -> AffineParams:
+        cfg = self.config
+
+        def uniform(low: float, high: float) -> torch.Tensor:
+            return torch.rand(n, generator=generator) * (high - low) + low
+
+        def coin(enabled: bool) -> torch.Tensor:
+            return (torch.rand(n, generator=generator) < 0.5) & enabled
+
+        ones = torch.ones(n)
+        crop_w, crop_h, crop_cx, crop_cy = ones, ones, torch.zeros(n), torch.zeros(n)
+        if cfg.random_resized_crop:
+            # torchvision's RandomResizedCrop: area fraction in [scale_min, 1], log-uniform
+            # aspect ratio in [3/4, 4/3], clipped to the image.
+            area = uniform(cfg.crop_scale_min, 1.0)
+            ratio = torch.exp(uniform(math.log(3 / 4), math.log(4 / 3)))
+            crop_w = torch.sqrt(area * ratio).clamp(max=1.0)
+            crop_h = torch.sqrt(area / ratio).clamp(max=1.0)
+            crop_cx = uniform(-1.0, 1.0) * (1 - crop_w)
+            crop_cy = uniform(-1.0, 1.0) * (1 - crop_h)
+        zoom = (cfg.zoom_range, cfg.zoom_range)
+        return AffineParams(
+            angle=uniform(-cfg.rotation_range, cfg.rotation_range),
+            translate_x=uniform(-cfg.width_shift_range, cfg.width_shift_range),
+            translate_y=uniform(-cfg.height_shift_range, cfg.height_shift_range),
+            shear=uniform(-cfg.shear_range, cfg.shear_range),
+            zoom_x=uniform(1 - zoom[0], 1 + zoom[1]),
+            zoom_y=uniform(1 - zoom[0], 1 + zoom[1]),
+            flip_x=coin(cfg.horizontal_flip),
+            flip_y=coin(cfg.vertical_flip),
+            crop_w=crop_w, crop_h=crop_h, crop_cx=crop_cx, crop_cy=crop_cy,
+        )
+
+    def sample_colour(self, n: int, generator: torch.Generator | None):
+        cfg = self.config
+
+        def factor(amount: float) -> torch.Tensor:
+            return torch.rand(n, generator=generator) * (2 * amount) + (1 - amount)
+
+        hue = (torch.rand(n, generator=generator) * 2 - 1) * cfg.hue
+        return factor(cfg.brightness), factor(cfg.contrast), factor(cfg.saturation), hue
+
+
+def affine_matrices(p: AffineParams) -> torch.Tensor:
+    """[B, 2, 3] maps from output to input coordinates in grid_sample's [-1, 1] space.
+
+    Forward (input → output) the image is flipped, zoomed, sheared, rotated clockwise and
+    shifted about its centre, then the crop window is stretched to fill the output.
+    """
+    n = p.angle.shape[0]
+    a = torch.deg2rad(p.angle)
+    s = torch.deg2rad(p.shear)
+    eye = torch.eye(3).repeat(n, 1, 1)
+
+    def mat(m00, m01, m02, m10, m11, m12) -> torch.Tensor:
+        m = eye.clone()
+        m[:, 0, 0], m[:, 0, 1], m[:, 0, 2] = m00, m01, m02
+        m[:, 1, 0], m[:, 1, 1], m[:, 1, 2] = m10, m11, m12
+        return m
+
+    zero, one = torch.zeros(n), torch.ones(n)
+    flip = mat(torch.where(p.flip_x, -one, one), zero, zero,
+               zero, torch.where(p.flip_y, -one, one), zero)
+    zoom = mat(p.zoom_x, zero, zero, zero, p.zoom_y, zero)
+    shear = mat(one, -torch.tan(s), zero, zero, one, zero)
+    # y points down in images, so this standard rotation turns the picture clockwise.
+    rotate = mat(torch.cos(a), -torch.sin(a), zero, torch.sin(a), torch.cos(a), zero)
+    shift = mat(one, zero, 2 * p.translate_x, zero, one, 2 * p.translate_y)
+    forward = shift @ rotate @ shear @ zoom @ flip
+    crop = mat(p.crop_w, zero, p.crop_cx, zero, p.crop_h, p.crop_cy)  # output → input
+    return (torch.linalg.inv(forward) @ crop)[:, :2, :]
+
+
+def warp_affine(x: torch.Tensor, params: AffineParams, fill_mode: str = "nearest",
+                fill_value: float = 0.0) -> torch.Tensor:
+    """Resample each image of ``x`` (float, [B, C, H, W]) through its own affine transform.
+
+    Fill modes are Keras': constant (``fill_value``), nearest (edge pixels), reflect, wrap.
+    """
+    theta = affine_matrices(params).to(device=x.device, dtype=x.dtype)
+    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    if fill_mode == "wrap":
+        grid = torch.remainder(grid + 1, 2) - 1
+    if fill_mode == "constant" and fill_value:
+        # grid_sample pads with zeros; bilinear sampling is linear, so shifting by the fill
+        # value before and after pads with exactly that value.
+        return F.grid_sample(x - fill_value, grid, mode="bilinear", padding_mode="zeros",
+                             align_corners=False) + fill_value
+    return F.grid_sample(x, grid, mode="bilinear", padding_mode=_PADDING[fill_mode],
+                         align_corners=False)
+
+
+def jitter_colour(x: torch.Tensor, brightness: torch.Tensor, contrast: torch.Tensor,
+                  saturation: torch.Tensor, hue: torch.Tensor) -> torch.Tensor:
+    """torchvision ColorJitter's brightness → contrast → saturation → hue, one factor per image."""
+    dev = x.device
+    b = brightness.to(dev).view(-1, 1, 1, 1)
+    x = (x * b).clamp_(0, 1)
+    luma = _LUMA.to(dev)
+    c = contrast.to(dev).view(-1, 1, 1, 1)
+    mean_grey = torch.einsum("bchw,c->b", x, luma).div_(x.shape[2] * x.shape[3]).view(-1, 1, 1, 1)
+    x = ((x - mean_grey) * c + mean_grey).clamp_(0, 1)
+    # Saturation (blend with grey) and hue (rotation of the YIQ chroma plane) are both linear
+    # colour maps, so they fold into one 3×3 matrix per image.
+    n = x.shape[0]
+    sat = saturation.view(-1, 1, 1)
+    sat_m = sat * torch.eye(3) + (1 - sat) * _LUMA.view(1, 1, 3).expand(n, 3, 3)
+    angle = hue * 2 * math.pi
+    rot = torch.zeros(n, 3, 3)
+    rot[:, 0, 0] = 1
+    rot[:, 1, 1], rot[:, 1, 2] = torch.cos(angle), -torch.sin(angle)
+    rot[:, 2, 1], rot[:, 2, 2] = torch.sin(angle), torch.cos(angle)
+    hue_m = torch.linalg.inv(_RGB_TO_YIQ) @ rot @ _RGB_TO_YIQ
+    colour = (hue_m @ sat_m).to(dev, x.dtype)
+    return torch.einsum("bij,bjhw->bihw", colour, x).clamp_(0, 1)

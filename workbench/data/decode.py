@@ -1,0 +1,79 @@
+"""Decoding image files into uint8 tensors at training size, once per run."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import torch
+from PIL import Image, ImageOps
+
+
+def load_image(path: str, size: int) -> np.ndarray:
+    """RGB uint8 array [size, size, 3]: EXIF orientation applied, centre square crop, resized.
+
+    JPEGs are decoded at a reduced scale when that still covers ``size`` (PIL draft mode), which
+    makes large photos several times faster to load.
+    """
+    with Image.open(path) as im:
+        if im.format == "JPEG":
+            im.draft("RGB", (size, size))
+        im = ImageOps.exif_transpose(im)
+        im = _to_rgb(im)
+        w, h = im.size
+        side = min(w, h)
+        box = ((w - side) / 2, (h - side) / 2, (w + side) / 2, (h + side) / 2)
+        im = im.resize((size, size), Image.BILINEAR, box=box, reducing_gap=3.0)
+        return np.asarray(im, dtype=np.uint8)
+
+
+def _to_rgb(im: Image.Image) -> Image.Image:
+    if im.mode == "RGB":
+        return im
+    if im.mode in ("I;16", "I;16B", "I;16L", "I"):
+        # 16/32-bit greyscale: scale the actual range to 8 bits rather than clipping.
+        arr = np.asarray(im, dtype=np.float32)
+        top = float(arr.max()) or 1.0
+        return Image.fromarray((arr * (255.0 / top)).astype(np.uint8)).convert("RGB")
+    if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
+        # Composite transparent pixels on white, as image viewers show them.
+        rgba = im.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(background, rgba).convert("RGB")
+    return im.convert("RGB")
+
+
+def decode_into(
+    paths: list[str],
+    size: int,
+    threads: int = 0,
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[torch.Tensor, list[int], list[tuple[str, str]]]:
+    """Decode ``paths`` into one uint8 tensor [N, 3, size, size] with parallel threads.
+
+    Returns the tensor of the images that decoded, the indices into ``paths`` they came from, and
+    ``(path, reason)`` for files that failed (e.g. truncated), which are left out.
+    """
+    threads = threads or min(8, os.cpu_count() or 1)
+    out = torch.empty((len(paths), 3, size, size), dtype=torch.uint8)
+    target = out.numpy()
+    failed: list[tuple[str, str]] = []
+    ok = np.zeros(len(paths), dtype=bool)
+
+    def work(i: int) -> None:
+        try:
+            target[i] = load_image(paths[i], size).transpose(2, 0, 1)
+            ok[i] = True
+        except Exception as exc:  # noqa: BLE001 — any decoder failure means: skip this file
+            failed.append((paths[i], f"could not be decoded ({exc.__class__.__name__}: {exc})"))
+
+    step = max(1, len(paths) // 100)
+    with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
+        for done, _ in enumerate(pool.map(work, range(len(paths))), start=1):
+            if progress and (done % step == 0 or done == len(paths)):
+                progress(done, len(paths))
+    kept = np.flatnonzero(ok).tolist()
+    images = out if len(kept) == len(paths) else out[torch.as_tensor(kept, dtype=torch.long)]
+    return images, kept, failed

@@ -1,0 +1,106 @@
+"""Training and validation images as uint8 batches: from an in-memory cache or streamed from disk."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from workbench.config import iterations_per_epoch
+from workbench.data.decode import decode_into, load_image
+
+
+def cache_bytes(num_images: int, image_size: int) -> int:
+    """Memory the uint8 cache of ``num_images`` images at ``image_size`` needs."""
+    return num_images * 3 * image_size * image_size
+
+
+def batch_indices(order: torch.Tensor, batch_size: int) -> list[torch.Tensor]:
+    """Split an index order into batches, folding a last single image into the batch before."""
+    n = len(order)
+    count = iterations_per_epoch(n, batch_size)
+    bounds = [min(i * batch_size, n) for i in range(count)] + [n]
+    return [order[bounds[i]:bounds[i + 1]] for i in range(count)]
+
+
+class CachedImages:
+    """Images decoded once into one uint8 tensor [N, 3, S, S]."""
+
+    streaming = False
+
+    def __init__(self, samples: list[tuple[str, int]], image_size: int, threads: int = 0,
+                 progress: Callable[[int, int], None] | None = None):
+        paths = [p for p, _ in samples]
+        self.images, kept, self.failed = decode_into(paths, image_size, threads, progress)
+        self.paths = [paths[i] for i in kept]
+        self.labels = torch.tensor([samples[i][1] for i in kept], dtype=torch.long)
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def to(self, device: torch.device) -> CachedImages:
+        """Keep the cache on ``device`` (a GPU with room for it) so batches never cross the bus."""
+        self.images, self.labels = self.images.to(device), self.labels.to(device)
+        return self
+
+    def batches(self, order: torch.Tensor, batch_size: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        order = order.to(self.images.device)
+        for idx in batch_indices(order, batch_size):
+            yield self.images.index_select(0, idx), self.labels.index_select(0, idx)
+
+
+class _FileDataset(Dataset):
+    def __init__(self, paths: list[str], labels: list[int], image_size: int):
+        self.paths, self.labels, self.image_size = paths, labels, image_size
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, i: int):
+        try:
+            image = torch.from_numpy(load_image(self.paths[i], self.image_size).transpose(2, 0, 1).copy())
+            return image, self.labels[i], None
+        except Exception as exc:  # noqa: BLE001 — a bad file is skipped, never a crash
+            return None, self.labels[i], (self.paths[i], f"could not be decoded ({exc})")
+
+
+def _collate(items):
+    good = [(img, label) for img, label, _ in items if img is not None]
+    failed = [err for _, _, err in items if err is not None]
+    if not good:
+        return torch.empty(0, dtype=torch.uint8), torch.empty(0, dtype=torch.long), failed
+    return (torch.stack([g[0] for g in good]), torch.tensor([g[1] for g in good]), failed)
+
+
+class StreamingImages:
+    """Images decoded from disk every epoch by loader processes: for sets over the memory budget."""
+
+    streaming = True
+
+    def __init__(self, samples: list[tuple[str, int]], image_size: int, workers: int = 2,
+                 pin_memory: bool = False):
+        self.paths = [p for p, _ in samples]
+        self.labels = torch.tensor([label for _, label in samples], dtype=torch.long)
+        self.dataset = _FileDataset(self.paths, self.labels.tolist(), image_size)
+        self.workers, self.pin_memory = workers, pin_memory
+        self.failed: list[tuple[str, str]] = []
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def batches(self, order: torch.Tensor, batch_size: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        loader = DataLoader(self.dataset, batch_sampler=[b.tolist() for b in batch_indices(order, batch_size)],
+                            num_workers=self.workers, collate_fn=_collate, pin_memory=self.pin_memory)
+        for images, labels, failed in loader:
+            self.failed += failed
+            if len(labels):
+                yield images, labels
+
+
+def load_images(samples: list[tuple[str, int]], image_size: int, *, cache: bool, workers: int,
+                pin_memory: bool = False, progress: Callable[[int, int], None] | None = None):
+    """A :class:`CachedImages` when ``cache`` else a :class:`StreamingImages` over ``samples``."""
+    if cache:
+        return CachedImages(samples, image_size, threads=max(workers, 1) * 2, progress=progress)
+    return StreamingImages(samples, image_size, workers=workers, pin_memory=pin_memory)

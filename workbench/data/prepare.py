@@ -1,0 +1,73 @@
+"""From a folder to training and validation image sources, ready for batches."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from workbench.config import TrainConfig
+from workbench.data.loader import CachedImages, StreamingImages, cache_bytes, load_images
+from workbench.data.scan import DatasetError, DatasetScan, SkippedFile, scan_image_folder
+from workbench.data.split import stratified_split
+from workbench.resources_path import sample_data_dir
+
+
+@dataclass
+class PreparedData:
+    scan: DatasetScan
+    train: CachedImages | StreamingImages
+    val: CachedImages | StreamingImages
+
+    @property
+    def class_names(self) -> list[str]:
+        return self.scan.class_names
+
+
+def data_dir_of(config: TrainConfig) -> str:
+    return str(config.data_dir) if config.data_dir else str(sample_data_dir())
+
+
+def split_samples(scan: DatasetScan, config: TrainConfig):
+    """Training and validation ``(path, label)`` lists: the folder's own split, else a seeded one."""
+    if scan.presplit:
+        return scan.samples["train"], scan.samples["val"]
+    return stratified_split(scan.samples["all"], config.val_fraction, config.seed)
+
+
+def prepare_data(config: TrainConfig, *, log: Callable[[str], None] = print,
+                 progress: Callable[[int, int], None] | None = None,
+                 pin_memory: bool = False) -> PreparedData:
+    """Scan, split and load; decode into memory when the set fits ``cache_budget_mb``."""
+    scan = scan_image_folder(data_dir_of(config), config.max_image_megapixels)
+    train_samples, val_samples = split_samples(scan, config)
+    if not val_samples:
+        raise DatasetError("No images left for validation; add images or raise the validation fraction.")
+    needed = cache_bytes(len(train_samples) + len(val_samples), config.image_size)
+    cache = needed <= config.cache_budget_mb * 2**20
+    if cache:
+        log(f"Decoding {len(train_samples) + len(val_samples)} images into memory "
+            f"({needed / 2**20:.0f} MB at {config.image_size} px).")
+    else:
+        log(f"The images need {needed / 2**20:.0f} MB at {config.image_size} px, over the "
+            f"{config.cache_budget_mb} MB cache budget: decoding from disk every epoch.")
+    total = len(train_samples) + len(val_samples)
+
+    def train_progress(done: int, _n: int) -> None:
+        if progress:
+            progress(done, total)
+
+    def val_progress(done: int, _n: int) -> None:
+        if progress:
+            progress(len(train_samples) + done, total)
+
+    train = load_images(train_samples, config.image_size, cache=cache, workers=config.workers,
+                        pin_memory=pin_memory, progress=train_progress)
+    val = load_images(val_samples, config.image_size, cache=cache, workers=config.workers,
+                      pin_memory=pin_memory, progress=val_progress)
+    for source in (train, val):
+        for path, reason in source.failed:
+            scan.skipped.append(SkippedFile(path, reason))
+            log(f"Skipped {path}: {reason}")
+    if len(train) == 0 or len(val) == 0:
+        raise DatasetError("No decodable images left for training or validation.")
+    return PreparedData(scan, train, val)

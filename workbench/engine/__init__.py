@@ -1,0 +1,1 @@
+"""The training engine: loop, events, early stopping, schedules, checkpoints. Imports no Qt."""

@@ -1,0 +1,67 @@
+"""Validation: loss and accuracy without gradients, and the end-of-run per-class report."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from torch import nn
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, source, batch_size: int, prepare: Callable[[torch.Tensor], torch.Tensor],
+             criterion: nn.Module, device: torch.device, amp: bool,
+             collect: bool = False) -> dict:
+    """Mean loss and accuracy over ``source``; with ``collect`` also every prediction.
+
+    Sums stay on the device and are read once at the end (no per-batch synchronisation).
+    """
+    model.eval()
+    loss_sum = torch.zeros((), device=device)
+    correct = torch.zeros((), device=device, dtype=torch.long)
+    seen = 0
+    preds, confs, labels = [], [], []
+    order = torch.arange(len(source))
+    for images, y in source.batches(order, batch_size):
+        y = y.to(device, non_blocking=True)
+        x = prepare(images.to(device, non_blocking=True))
+        with torch.autocast(device.type, enabled=amp):
+            logits = model(x)
+        logits = logits.float()
+        loss_sum += criterion(logits, y) * len(y)
+        pred = logits.argmax(1)
+        correct += (pred == y).sum()
+        seen += len(y)
+        if collect:
+            preds.append(pred.cpu())
+            confs.append(torch.softmax(logits, 1).max(1).values.cpu())
+            labels.append(y.cpu())
+    result = {
+        "loss": (loss_sum / max(seen, 1)).item(),
+        "accuracy": correct.item() / max(seen, 1),
+        "count": seen,
+    }
+    if collect:
+        result["predictions"] = torch.cat(preds).tolist() if preds else []
+        result["confidences"] = torch.cat(confs).tolist() if confs else []
+        result["labels"] = torch.cat(labels).tolist() if labels else []
+    return result
+
+
+def class_report(labels: list[int], predictions: list[int], class_names: list[str]) -> dict:
+    """Confusion matrix (rows: true class, columns: predicted) and per-class precision/recall/F1."""
+    k = len(class_names)
+    matrix = torch.zeros((k, k), dtype=torch.long)
+    if labels:
+        matrix.index_put_((torch.tensor(labels), torch.tensor(predictions)),
+                          torch.ones(len(labels), dtype=torch.long), accumulate=True)
+    per_class = []
+    for i, name in enumerate(class_names):
+        tp = int(matrix[i, i])
+        predicted, actual = int(matrix[:, i].sum()), int(matrix[i].sum())
+        precision = tp / predicted if predicted else 0.0
+        recall = tp / actual if actual else 0.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        per_class.append({"class": name, "precision": precision, "recall": recall, "f1": f1,
+                          "support": actual})
+    return {"confusion_matrix": matrix.tolist(), "per_class": per_class}

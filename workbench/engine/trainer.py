@@ -1,0 +1,419 @@
+"""The training loop. Everything optional (stopping policy, schedules, checkpoints, progress) is
+asked of small objects or told through events; the loop itself stays short."""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from workbench import __version__
+from workbench.config import TrainConfig, iterations_per_epoch
+from workbench.data.augment import BatchAugmenter
+from workbench.data.prepare import PreparedData, data_dir_of, prepare_data
+from workbench.engine import events as ev
+from workbench.engine.checkpoint import load_checkpoint, save_checkpoint
+from workbench.engine.device import device_name, resolve_device
+from workbench.engine.early_stopping import EarlyStopping
+from workbench.engine.evaluation import class_report, evaluate
+from workbench.engine.schedules import Schedule
+from workbench.models import build_model, count_parameters, normalization, set_backbone_frozen
+from workbench.runs import RunFolder
+
+_MAX_MISCLASSIFIED = 200
+
+
+class TrainingError(RuntimeError):
+    """A run cannot continue; the message is meant for the user."""
+
+
+class Trainer:
+    """Trains ``config`` into a run folder and emits :mod:`workbench.engine.events` on the way.
+
+    ``resume`` continues an existing run folder from its ``last.pt``.
+    """
+
+    def __init__(self, config: TrainConfig, out: str | Path | None = None, *,
+                 resume: str | Path | None = None, runs_root: str | Path | None = None):
+        self.config = config.validate()
+        self.events = ev.EventBus()
+        self._stop = threading.Event()
+        if resume is not None:
+            self.run_folder = RunFolder(resume)
+        else:
+            self.run_folder = RunFolder.create(out, model=config.model, root=runs_root)
+        self.resuming = resume is not None
+        self.history: list[dict] = []
+        self.data: PreparedData | None = None
+        self.model: nn.Module | None = None
+
+    # Public API ------------------------------------------------------------------------------
+    def subscribe(self, fn: ev.Subscriber):
+        return self.events.subscribe(fn)
+
+    def request_stop(self) -> None:
+        """Ask the run to end after the current batch; the best checkpoint is kept."""
+        self._stop.set()
+
+    @property
+    def stop_requested(self) -> bool:
+        return self._stop.is_set()
+
+    def run(self) -> dict:
+        """Train to the end (or until stopped) and return the summary written to summary.json."""
+        self._started = time.perf_counter()
+        self._status, self._stop_reason = "running", ""
+        try:
+            self._setup()
+            self._loop()
+        except BaseException as exc:
+            self._status = "failed"
+            self._stop_reason = self._stop_reason or f"error: {exc}"
+            self.log(f"Run failed: {exc}")
+            self.events.emit(ev.ERROR, message=str(exc), type=exc.__class__.__name__)
+            self._write_summary()
+            raise
+        return self._finish()
+
+    def log(self, message: str) -> None:
+        try:
+            self.run_folder.append_log(message)
+        except OSError:
+            pass  # a log line must never end a run
+        self.events.emit(ev.LOG, message=message)
+
+    # Setup -----------------------------------------------------------------------------------
+    def _setup(self) -> None:
+        cfg = self.config
+        rf = self.run_folder
+        self.device = resolve_device(cfg.device)
+        self.amp = cfg.mixed_precision and self.device.type == "cuda"
+        self.channels_last = cfg.channels_last and self.device.type == "cuda"
+        if self.device.type == "cuda":
+            torch.backends.cudnn.benchmark = True
+        torch.manual_seed(cfg.seed)
+        cfg.save_json(rf.config_path)
+        self.log(f"Workbench {__version__}: run folder {rf.path}")
+        self.log(f"Scanning {data_dir_of(cfg)}")
+
+        self.data = prepare_data(
+            cfg, log=self.log, pin_memory=self.device.type == "cuda",
+            progress=lambda done, total: self.events.emit(ev.CACHE_PROGRESS, done=done, total=total))
+        rf.write_json(rf.scan_report_path, self.data.scan.to_dict())
+        for line in self.data.scan.report().splitlines():
+            self.log(line)
+        if self.device.type == "cuda":
+            self._place_cache_on_gpu()
+        n_train = len(self.data.train)
+        if cfg.batch_size > n_train:
+            raise TrainingError(f"Batch size {cfg.batch_size} is larger than the {n_train} training "
+                                f"images; choose a batch size of at most {n_train}.")
+        self.iterations = iterations_per_epoch(n_train, cfg.batch_size)
+
+        classes = self.data.class_names
+        self.model = build_model(cfg.model, len(classes), pretrained=cfg.pretrained,
+                                 weights_path=cfg.weights_path, image_size=cfg.image_size, log=self.log)
+        self.model.to(self.device)
+        if self.channels_last:
+            self.model.to(memory_format=torch.channels_last)
+        mean, std = normalization(cfg.model, cfg.pretrained, cfg.weights_path)
+        self.augmenter = BatchAugmenter(cfg.augment, mean, std)
+        self.criterion = nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
+        self.optimizer = _make_optimizer(self.model, cfg)
+        self.schedule = Schedule(self.optimizer, cfg, self.iterations)
+        self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.amp)
+        self.early_stopping = EarlyStopping(
+            monitor=cfg.monitor, min_delta=cfg.min_delta, patience=cfg.patience, baseline=cfg.baseline,
+            # Always track Keras' best-weights moments: that is when best.pt is written.
+            restore_best_weights=True, start_from_epoch=cfg.start_from_epoch)
+        self.early_stopping.on_train_begin()
+        self.shuffle_gen = torch.Generator().manual_seed(cfg.seed)
+        self.augment_gen = torch.Generator().manual_seed(cfg.seed + 1)
+        self.start_epoch = 0
+        if self.resuming:
+            self._load_resume_state()
+
+        self.events.emit(
+            ev.RUN_START, run_dir=str(rf.path), model=cfg.model, class_names=classes,
+            n_train=n_train, n_val=len(self.data.val), epochs=cfg.epochs, batch_size=cfg.batch_size,
+            iterations_per_epoch=self.iterations, start_epoch=self.start_epoch + 1,
+            device=str(self.device), device_name=device_name(self.device),
+            cached=not self.data.train.streaming, parameters=count_parameters(self.model),
+            history=list(self.history))
+        self.log(f"Training {cfg.model} ({count_parameters(self.model):,} parameters) on "
+                 f"{device_name(self.device)}: {n_train} training images ÷ batch {cfg.batch_size} = "
+                 f"{self.iterations} iterations per epoch; {cfg.epochs} epochs.")
+
+    def _place_cache_on_gpu(self) -> None:
+        sources = [s for s in (self.data.train, self.data.val) if not s.streaming]
+        needed = sum(s.images.numel() for s in sources)
+        free, _total = torch.cuda.mem_get_info(self.device)
+        if needed < 0.3 * free:
+            for source in sources:
+                source.to(self.device)
+            self.log(f"Image cache ({needed / 2**20:.0f} MB) kept on the GPU.")
+
+    def _load_resume_state(self) -> None:
+        path = self.run_folder.checkpoint_path("last")
+        if not path.exists():
+            self.log("No last.pt in the run folder yet: starting it from the first epoch.")
+            return
+        state = load_checkpoint(path)
+        if state["class_names"] != self.data.class_names:
+            raise TrainingError(
+                f"The dataset's classes {self.data.class_names} differ from the run's "
+                f"{state['class_names']}; resume needs the same image folder.")
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.schedule.load_state_dict(state["schedule"])
+        self.scaler.load_state_dict(state["scaler"])
+        self.early_stopping.load_state_dict(state["early_stopping"])
+        self.shuffle_gen.set_state(state["shuffle_rng"])
+        self.augment_gen.set_state(state["augment_rng"])
+        self.history = list(state["history"])
+        self.start_epoch = int(state["epoch"])
+        self._elapsed_before = float(state.get("elapsed", 0.0))
+        self.run_folder.write_metrics(self.history)  # drop rows written after last.pt, if any
+        self.log(f"Resumed after epoch {self.start_epoch} of {self.config.epochs}.")
+
+    # Loop ------------------------------------------------------------------------------------
+    def _loop(self) -> None:
+        cfg = self.config
+        es = self.early_stopping
+        for epoch in range(self.start_epoch, cfg.epochs):
+            self.events.emit(ev.EPOCH_START, epoch=epoch + 1, epochs=cfg.epochs,
+                             iterations=self.iterations)
+            started = time.perf_counter()
+            train = self._train_epoch(epoch)
+            if train is None:
+                return  # stopped mid-epoch or the loss went NaN: _stop_reason says which
+            val = self._evaluate()
+            seconds = time.perf_counter() - started
+            metrics = {
+                "epoch": epoch + 1, "train_loss": train["loss"], "train_acc": train["accuracy"],
+                "val_loss": val["loss"], "val_acc": val["accuracy"], "lr": train["lr"],
+                "seconds": seconds, "images_per_sec": train["images"] / max(train["seconds"], 1e-9),
+            }
+            if not math.isfinite(val["loss"]):
+                self._stop_reason = f"validation loss became {val['loss']} in epoch {epoch + 1}"
+                self._status = "failed"
+                self.log(self._stop_reason + "; the best checkpoint is kept.")
+                return
+            self.history.append(metrics)
+            self.schedule.after_epoch(metrics, cfg.monitor)
+            stop = es.on_epoch_end(epoch, {"val_loss": val["loss"], "val_accuracy": val["accuracy"]})
+            stop = stop and cfg.early_stopping
+            if es.should_capture_weights or es.best is None:
+                self._save("best", epoch + 1)
+            self._save("last", epoch + 1)
+            self.run_folder.write_metrics(self.history)
+            self._write_summary()
+            self.events.emit(ev.EPOCH_END, **metrics, best_epoch=self._best_epoch(),
+                             epochs=cfg.epochs)
+            if stop:
+                self._stop_reason = f"stopped early: {es.stop_reason()}"
+                self._status = "finished"
+                self.events.emit(ev.EARLY_STOP, epoch=epoch + 1, reason=es.stop_reason())
+                self.log(f"Epoch {epoch + 1}: early stopping ({es.stop_reason()}).")
+                return
+            if self._stop.is_set():
+                self._stop_reason = f"stopped by user after epoch {epoch + 1}"
+                self._status = "stopped"
+                return
+        self._status = "finished"
+        self._stop_reason = f"completed all {cfg.epochs} epochs"
+
+    def _train_epoch(self, epoch: int) -> dict | None:
+        cfg, model, device = self.config, self.model, self.device
+        set_backbone_frozen(model, cfg.model, frozen=epoch < cfg.freeze_backbone_epochs)
+        if epoch == cfg.freeze_backbone_epochs and epoch > 0:
+            self.log(f"Epoch {epoch + 1}: backbone unfrozen, fine-tuning all layers.")
+        # Sums stay on the device; losses are read in one transfer per flush, not per batch.
+        flush_every = 1 if device.type == "cpu" else 20
+        loss_sum = torch.zeros((), device=device)
+        correct = torch.zeros((), device=device, dtype=torch.long)
+        seen, pending = 0, []
+        started = time.perf_counter()
+        order = torch.randperm(len(self.data.train), generator=self.shuffle_gen)
+        lr = self.schedule.lr
+        for i, (images, labels) in enumerate(self.data.train.batches(order, cfg.batch_size), start=1):
+            if images.device.type == "cpu" and device.type == "cuda":
+                images, labels = images.pin_memory(), labels.pin_memory()
+            images = images.to(device, non_blocking=True)
+            labels = labels.to(device, non_blocking=True)
+            x = self.augmenter(images, self.augment_gen, train=True)
+            if self.channels_last:
+                x = x.contiguous(memory_format=torch.channels_last)
+            with torch.autocast(device.type, enabled=self.amp):
+                logits = model(x)
+                loss = self.criterion(logits, labels)
+            self.optimizer.zero_grad(set_to_none=True)
+            self.scaler.scale(loss).backward()
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
+            lr = self.schedule.lr
+            self.schedule.after_batch()
+            loss = loss.detach()
+            loss_sum += loss * len(labels)
+            correct += (logits.detach().argmax(1) == labels).sum()
+            seen += len(labels)
+            pending.append((i, loss, lr))
+            if len(pending) >= flush_every or i == self.iterations or self._stop.is_set():
+                if not self._flush(epoch, pending, seen, started):
+                    return None
+                pending = []
+            if self._stop.is_set():  # checked after the flush: a subscriber may have asked
+                self._stop_reason = (f"stopped by user during epoch {epoch + 1} (that epoch is not "
+                                     f"counted; resume continues from it)")
+                self._status = "stopped"
+                self.log(self._stop_reason)
+                return None
+        seconds = time.perf_counter() - started
+        return {"loss": (loss_sum / max(seen, 1)).item(), "accuracy": correct.item() / max(seen, 1),
+                "lr": lr, "images": seen, "seconds": seconds}
+
+    def _flush(self, epoch: int, pending: list, seen: int, started: float) -> bool:
+        """Report batches since the last flush; False when a loss was NaN/inf (the run stops)."""
+        losses = torch.stack([p[1] for p in pending]).float().tolist()
+        elapsed = time.perf_counter() - started
+        memory = (torch.cuda.memory_allocated(self.device) / 2**20
+                  if self.device.type == "cuda" else None)
+        for (iteration, _, lr), loss in zip(pending, losses, strict=True):
+            if not math.isfinite(loss):
+                self._stop_reason = (f"loss became {loss} at epoch {epoch + 1}, iteration {iteration}: "
+                                     "training diverged; try a lower learning rate")
+                self._status = "failed"
+                self.log(self._stop_reason + ". The best checkpoint is kept.")
+                return False
+            self.events.emit(ev.BATCH_END, epoch=epoch + 1, iteration=iteration,
+                             iterations=self.iterations, loss=loss, lr=lr,
+                             images_per_sec=seen / max(elapsed, 1e-9), gpu_memory_mb=memory)
+        return True
+
+    def _evaluate(self, collect: bool = False) -> dict:
+        return evaluate(self.model, self.data.val, self.config.batch_size * 2,
+                        lambda x: self._prepare_eval(x), self.criterion, self.device, self.amp,
+                        collect=collect)
+
+    def _prepare_eval(self, images: torch.Tensor) -> torch.Tensor:
+        x = self.augmenter(images, train=False)
+        return x.contiguous(memory_format=torch.channels_last) if self.channels_last else x
+
+    # Checkpoints and summary ----------------------------------------------------------------
+    def _save(self, which: str, epoch: int) -> None:
+        path = self.run_folder.checkpoint_path(which)
+        state = {
+            "format": "workbench-checkpoint-1",
+            "workbench_version": __version__,
+            "epoch": epoch,
+            "model": {k: v.detach().cpu() for k, v in self.model.state_dict().items()},
+            "optimizer": self.optimizer.state_dict(),
+            "schedule": self.schedule.state_dict(),
+            "scaler": self.scaler.state_dict(),
+            "early_stopping": self.early_stopping.state_dict(),
+            "shuffle_rng": self.shuffle_gen.get_state(),
+            "augment_rng": self.augment_gen.get_state(),
+            "history": list(self.history),
+            "config": self.config.to_dict(),
+            "class_names": list(self.data.class_names),
+            "normalization": [list(t) for t in normalization(
+                self.config.model, self.config.pretrained, self.config.weights_path)],
+            "image_size": self.config.image_size,
+            "elapsed": self._elapsed(),
+        }
+        save_checkpoint(path, state)
+        self.events.emit(ev.CHECKPOINT_SAVED, which=which, epoch=epoch, path=str(path))
+
+    def _best_epoch(self) -> int | None:
+        es = self.early_stopping
+        if es.best is None:
+            return self.history[-1]["epoch"] if self.history else None
+        return es.best_epoch + 1
+
+    def _elapsed(self) -> float:
+        return getattr(self, "_elapsed_before", 0.0) + time.perf_counter() - self._started
+
+    def _finish(self) -> dict:
+        best_path = self.run_folder.checkpoint_path("best")
+        restore = self.config.restore_best_weights or self._status == "failed"
+        if restore and best_path.exists() and self.history:
+            self.model.load_state_dict(load_checkpoint(best_path)["model"])
+            self.log(f"Restored the weights of the best epoch ({self._best_epoch()}).")
+        report = {}
+        if self.history:
+            final = self._evaluate(collect=True)
+            report = class_report(final["labels"], final["predictions"], self.data.class_names)
+            report["final_val_loss"], report["final_val_acc"] = final["loss"], final["accuracy"]
+            paths = self.data.val.paths
+            report["misclassified"] = [
+                {"path": paths[i], "true": self.data.class_names[t],
+                 "predicted": self.data.class_names[p], "confidence": c}
+                for i, (t, p, c) in enumerate(zip(final["labels"], final["predictions"],
+                                                  final["confidences"], strict=True)) if t != p
+            ][:_MAX_MISCLASSIFIED]
+        summary = self._write_summary(report)
+        try:
+            self.run_folder.append_log(self.one_line_summary(summary))
+        except OSError:
+            pass
+        self.events.emit(ev.RUN_END, **summary)
+        return summary
+
+    def _write_summary(self, extra: dict | None = None) -> dict:
+        es, cfg = self.early_stopping if hasattr(self, "early_stopping") else None, self.config
+        best_epoch = self._best_epoch() if es else None
+        best_row = next((h for h in self.history if h["epoch"] == best_epoch), None)
+        monitor_key = {"val_loss": "val_loss", "val_accuracy": "val_acc"}[cfg.monitor]
+        total_images = sum(h["images_per_sec"] * h["seconds"] for h in self.history)
+        summary = {
+            "run_dir": str(self.run_folder.path),
+            "status": self._status,
+            "stop_reason": self._stop_reason,
+            "model": cfg.model,
+            "dataset": data_dir_of(cfg),
+            "class_names": list(self.data.class_names) if self.data else [],
+            "monitor": cfg.monitor,
+            "best_epoch": best_epoch,
+            "best_value": best_row[monitor_key] if best_row else None,
+            "best_metrics": best_row,
+            "stopped_epoch": self.history[-1]["epoch"] if self.history else 0,
+            "epochs": cfg.epochs,
+            "device": str(getattr(self, "device", "")),
+            "device_name": device_name(self.device) if hasattr(self, "device") else "",
+            "n_train": len(self.data.train) if self.data else 0,
+            "n_val": len(self.data.val) if self.data else 0,
+            "total_seconds": self._elapsed(),
+            "total_train_images": round(total_images),
+            "workbench_version": __version__,
+        }
+        summary.update(extra or {})
+        try:
+            self.run_folder.write_json(self.run_folder.summary_path, summary)
+        except OSError as exc:
+            self.log(f"Could not write summary.json: {exc}")
+        return summary
+
+    @staticmethod
+    def one_line_summary(summary: dict) -> str:
+        """E.g. "best epoch 7 of 10, stopped early: val_loss did not improve for 3 epochs"."""
+        if not summary.get("best_epoch"):
+            return f"no epoch finished; {summary.get('stop_reason', '')}".strip()
+        text = (f"best epoch {summary['best_epoch']} of {summary['stopped_epoch']}, "
+                f"{summary['stop_reason']}")
+        best = summary.get("best_metrics") or {}
+        if best:
+            text += f" (val_loss {best['val_loss']:.4f}, val_acc {best['val_acc']:.1%})"
+        return text
+
+
+def _make_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
+    params = list(model.parameters())
+    if cfg.optimizer == "sgd":
+        return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+    if cfg.optimizer == "adam":
+        return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)

@@ -1,0 +1,204 @@
+"""Architecture registry: building a classifier for N classes, its weights, freezing and normalisation."""
+
+from __future__ import annotations
+
+import urllib.error
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+SCRATCH_MEAN = (0.5, 0.5, 0.5)
+SCRATCH_STD = (0.5, 0.5, 0.5)
+
+
+class WeightsError(RuntimeError):
+    """Pretrained or local weights could not be obtained or do not fit the model."""
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    name: str
+    head: str  # dotted path of the final Linear layer, replaced for N classes
+    trainable_with_frozen_backbone: str  # parameter-name prefix left trainable while frozen
+    description: str
+
+
+_SPECS = [
+    ModelSpec("small_cnn", "head.2", "head.", "Small built-in CNN (~0.1 M params) for quick runs"),
+    ModelSpec("resnet18", "fc", "fc.", "ResNet-18"),
+    ModelSpec("resnet50", "fc", "fc.", "ResNet-50"),
+    ModelSpec("mobilenet_v3_small", "classifier.3", "classifier.", "MobileNetV3 small"),
+    ModelSpec("mobilenet_v3_large", "classifier.3", "classifier.", "MobileNetV3 large"),
+    ModelSpec("efficientnet_b0", "classifier.1", "classifier.", "EfficientNet-B0"),
+    ModelSpec("convnext_tiny", "classifier.2", "classifier.", "ConvNeXt tiny"),
+    ModelSpec("regnet_y_400mf", "fc", "fc.", "RegNetY 400MF"),
+    ModelSpec("vit_b_16", "heads.head", "heads.", "Vision Transformer B/16"),
+]
+MODELS: dict[str, ModelSpec] = {spec.name: spec for spec in _SPECS}
+MODEL_NAMES: tuple[str, ...] = tuple(MODELS)
+
+
+class SmallCNN(nn.Module):
+    """Four conv blocks and a linear head: trains in seconds on CPU at 32–64 px.
+
+    Global max pooling (not average) keeps the strongest local evidence of a part, e.g. a corner,
+    which generalises far better than averaging on small datasets of shapes.
+    """
+
+    def __init__(self, num_classes: int, width: int = 32):
+        super().__init__()
+
+        def block(cin: int, cout: int) -> nn.Sequential:
+            return nn.Sequential(
+                nn.Conv2d(cin, cout, 3, padding=1, bias=False),
+                nn.BatchNorm2d(cout),
+                nn.ReLU(inplace=True),
+                nn.MaxPool2d(2),
+            )
+
+        self.features = nn.Sequential(
+            block(3, width), block(width, width * 2), block(width * 2, width * 4),
+            block(width * 4, width * 4),
+        )
+        self.head = nn.Sequential(
+            nn.AdaptiveMaxPool2d(1), nn.Flatten(), nn.Linear(width * 4, num_classes)
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x))
+
+
+def model_problems(name: str, image_size: int, pretrained: bool) -> list[str]:
+    """Constraints an architecture puts on the settings."""
+    if name == "vit_b_16":
+        if pretrained and image_size != 224:
+            return ["vit_b_16 with pretrained weights needs image size 224"]
+        if image_size % 16:
+            return ["vit_b_16 needs an image size divisible by 16"]
+    if name == "small_cnn" and pretrained:
+        return ["small_cnn has no pretrained weights; train it from scratch"]
+    return []
+
+
+def normalization(name: str, pretrained: bool, weights_path: str | None = None):
+    """Mean and std the model's weights expect: ImageNet's for torchvision weights, 0.5 otherwise."""
+    if name != "small_cnn" and (pretrained or weights_path):
+        return IMAGENET_MEAN, IMAGENET_STD
+    return SCRATCH_MEAN, SCRATCH_STD
+
+
+def build_model(
+    name: str,
+    num_classes: int,
+    *,
+    pretrained: bool = False,
+    weights_path: str | None = None,
+    image_size: int = 224,
+    log=print,
+) -> nn.Module:
+    """A model of architecture ``name`` with a fresh ``num_classes`` head.
+
+    Pretrained weights come from torchvision's weights API (downloaded once into the torch hub
+    cache); ``weights_path`` loads a local ``.safetensors`` / ``.pt`` file instead.
+    """
+    if name not in MODELS:
+        raise ValueError(f"unknown model {name!r}; choose one of {', '.join(MODEL_NAMES)}")
+    if name == "small_cnn":
+        model: nn.Module = SmallCNN(num_classes)
+    else:
+        import torchvision
+
+        kwargs = {"image_size": image_size} if name == "vit_b_16" else {}
+        model = torchvision.models.get_model(name, weights=None, **kwargs)
+        if pretrained:
+            model.load_state_dict(_download_pretrained(name))
+            log(f"Loaded ImageNet weights for {name}.")
+        _replace_head(model, MODELS[name].head, num_classes)
+    if weights_path:
+        load_weights_file(model, weights_path, log=log)
+    return model
+
+
+def _download_pretrained(name: str) -> dict[str, torch.Tensor]:
+    import torchvision
+
+    weights = torchvision.models.get_model_weights(name).DEFAULT
+    try:
+        return weights.get_state_dict(progress=False, check_hash=True)
+    except (urllib.error.URLError, ConnectionError, TimeoutError, OSError) as exc:
+        raise WeightsError(
+            f"Could not download pretrained weights for {name} ({exc}). This computer seems to be "
+            f"offline. Either train without pretrained weights, or download {weights.url} on a "
+            f"machine with internet access and choose it as a local weights file."
+        ) from exc
+
+
+def _replace_head(model: nn.Module, head_path: str, num_classes: int) -> None:
+    parent_path, _, attr = head_path.rpartition(".")
+    parent = model.get_submodule(parent_path) if parent_path else model
+    old = getattr(parent, attr) if not attr.isdigit() else parent[int(attr)]
+    new = nn.Linear(old.in_features, num_classes)
+    if attr.isdigit():
+        parent[int(attr)] = new
+    else:
+        setattr(parent, attr, new)
+
+
+def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
+    """Tensors from a weights file without ever running pickled code."""
+    path = Path(path)
+    try:
+        if path.suffix == ".safetensors":
+            from safetensors.torch import load_file
+
+            return load_file(str(path))
+        data = torch.load(path, map_location="cpu", weights_only=True)
+    except OSError as exc:
+        raise WeightsError(f"Cannot read weights file {path}: {exc.strerror or exc}") from exc
+    except Exception as exc:  # noqa: BLE001 — unpickling errors have many types
+        raise WeightsError(
+            f"Refused to load {path}: it is not a plain weights file ({exc.__class__.__name__}). "
+            "Workbench only loads tensors (weights_only=True or safetensors), never pickled code."
+        ) from exc
+    if isinstance(data, dict) and isinstance(data.get("model"), dict):
+        data = data["model"]  # a Workbench checkpoint
+    if not isinstance(data, dict) or not all(isinstance(v, torch.Tensor) for v in data.values()):
+        raise WeightsError(f"{path} does not contain a state_dict of tensors")
+    return data
+
+
+def load_weights_file(model: nn.Module, path: str | Path, log=print) -> None:
+    """Load matching tensors from ``path``; layers whose shape differs (the head) keep fresh weights."""
+    state = read_state_dict(path)
+    own = model.state_dict()
+    usable = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape}
+    if not usable:
+        raise WeightsError(f"{path} has no weights that fit this model; is it the same architecture?")
+    model.load_state_dict(usable, strict=False)
+    skipped = len(own) - len(usable)
+    log(f"Loaded {len(usable)} tensors from {Path(path).name}" + (
+        f"; {skipped} kept their fresh values (e.g. the new classifier head)." if skipped else "."))
+
+
+def set_backbone_frozen(model: nn.Module, name: str, frozen: bool) -> None:
+    """Freeze every parameter except the classifier's (transfer learning), or unfreeze all.
+
+    Batch-norm layers inside a frozen backbone are kept in eval mode (as Keras does for
+    non-trainable layers) so their running statistics stay those of the pretrained weights.
+    """
+    keep = MODELS[name].trainable_with_frozen_backbone
+    for pname, param in model.named_parameters():
+        param.requires_grad_(not frozen or pname.startswith(keep))
+    model.train()
+    if frozen:
+        for mname, module in model.named_modules():
+            if isinstance(module, nn.modules.batchnorm._BatchNorm) and not mname.startswith(keep):
+                module.eval()
+
+
+def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
+    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)

@@ -1,0 +1,149 @@
+"""The run folder: the contract the window, the CLI and users rely on.
+
+    RUN/config.json         everything needed to re-run (a TrainConfig)
+    RUN/metrics.csv         one row per finished epoch
+    RUN/summary.json        classes, best epoch and value, why it stopped, device, totals
+    RUN/scan_report.json    what the dataset scan found, skipped files included
+    RUN/train.log           the engine's messages
+    RUN/checkpoints/best.pt, last.pt
+
+Every file is written to a temporary file in the same folder and renamed over the old one, so a
+crash or a kill leaves either the old or the new version, never a torn file.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import re
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
+METRIC_COLUMNS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr", "seconds")
+
+
+def default_runs_root() -> Path:
+    """Where runs go when no folder is given: the user's data directory."""
+    override = os.environ.get("WORKBENCH_RUNS_DIR")
+    if override:
+        return Path(override)
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("workbench", appauthor=False)) / "runs"
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` via a fsynced temporary file and an atomic rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600 files; use what open() would
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+class RunFolder:
+    """One training run on disk."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+
+    @classmethod
+    def create(cls, out: str | Path | None = None, model: str = "run",
+               root: str | Path | None = None) -> RunFolder:
+        """A new run folder: ``out`` if given (must be new or empty), else a dated name under root."""
+        if out is not None:
+            path = Path(out)
+            if path.exists() and any(path.iterdir()):
+                raise FileExistsError(
+                    f"Run folder {path} already exists and is not empty; choose another --out, "
+                    f"or continue it with --resume {path}.")
+        else:
+            base = Path(root) if root else default_runs_root()
+            stamp = time.strftime("%Y%m%d-%H%M%S")
+            path = base / f"{stamp}-{re.sub(r'[^A-Za-z0-9_.-]', '_', model)}"
+            suffix = 1
+            while path.exists():
+                suffix += 1
+                path = base / f"{stamp}-{model}-{suffix}"
+        (path / "checkpoints").mkdir(parents=True, exist_ok=True)
+        return cls(path)
+
+    # Paths -----------------------------------------------------------------------------------
+    @property
+    def config_path(self) -> Path:
+        return self.path / "config.json"
+
+    @property
+    def metrics_path(self) -> Path:
+        return self.path / "metrics.csv"
+
+    @property
+    def summary_path(self) -> Path:
+        return self.path / "summary.json"
+
+    @property
+    def scan_report_path(self) -> Path:
+        return self.path / "scan_report.json"
+
+    @property
+    def log_path(self) -> Path:
+        return self.path / "train.log"
+
+    def checkpoint_path(self, which: str) -> Path:
+        return self.path / "checkpoints" / f"{which}.pt"
+
+    # Writing ---------------------------------------------------------------------------------
+    def write_json(self, path: Path, data: dict[str, Any]) -> None:
+        atomic_write_text(path, json.dumps(data, indent=2, default=str) + "\n")
+
+    def write_metrics(self, history: list[dict[str, Any]]) -> None:
+        """Rewrite metrics.csv from the full history (small; keeps it consistent with last.pt)."""
+        buf = io.StringIO()
+        writer = csv.DictWriter(buf, fieldnames=METRIC_COLUMNS, extrasaction="ignore",
+                                lineterminator="\n")
+        writer.writeheader()
+        for row in history:
+            writer.writerow({k: _fmt(row.get(k)) for k in METRIC_COLUMNS})
+        atomic_write_text(self.metrics_path, buf.getvalue())
+
+    def append_log(self, line: str) -> None:
+        with open(self.log_path, "a", encoding="utf-8") as fh:
+            fh.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {line}\n")
+
+    # Reading ---------------------------------------------------------------------------------
+    def read_json(self, path: Path) -> dict[str, Any]:
+        return json.loads(path.read_text(encoding="utf-8"))
+
+    def read_metrics(self) -> list[dict[str, float]]:
+        if not self.metrics_path.exists():
+            return []
+        with open(self.metrics_path, newline="", encoding="utf-8") as fh:
+            return [{k: (int(v) if k == "epoch" else float(v)) for k, v in row.items()}
+                    for row in csv.DictReader(fh)]
+
+
+def _fmt(value: Any) -> Any:
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return value
