@@ -112,7 +112,8 @@ def _add_config_flags(parser: argparse.ArgumentParser) -> None:
 
 def _add_field_flag(group, f: dataclasses.Field, flag: str, dest: str) -> None:
     kind = str(f.type)
-    help_text = _HELP.get(f.name, f.name.replace("_", " "))
+    default = f.default if f.default is not dataclasses.MISSING else None
+    help_text = _HELP.get(f.name, f.name.replace("_", " ")) + f" (default: {default})"
     if kind == "bool":
         group.add_argument(flag, dest=dest, action=argparse.BooleanOptionalAction, default=None,
                            help=help_text)

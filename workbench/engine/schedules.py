@@ -61,4 +61,10 @@ class Schedule:
     def load_state_dict(self, state: dict) -> None:
         if self.scheduler is not None and state.get("scheduler"):
             self.scheduler.load_state_dict(state["scheduler"])
+            # Building a scheduler resets the optimizer's rate (OneCycleLR sets its start rate);
+            # put back the rate the saved schedule had reached.
+            last = getattr(self.scheduler, "_last_lr", None)
+            if last:
+                for group, lr in zip(self.optimizer.param_groups, last, strict=False):
+                    group["lr"] = lr
         self._batch_steps = state.get("batch_steps", 0)

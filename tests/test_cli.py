@@ -1,0 +1,88 @@
+"""The command line, end to end on the sample data and with user mistakes."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from workbench import __version__
+from workbench.cli import build_parser, config_from_args, main
+from workbench.resources_path import sample_data_dir
+
+
+def _cli(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "workbench", *args], capture_output=True, text=True,
+                          cwd=cwd, timeout=300)
+
+
+def test_end_to_end_train_on_the_bundled_sample_data(tmp_path):
+    run = tmp_path / "run"
+    result = _cli("train", "--epochs", "2", "--image-size", "32", "--batch-size", "16", "--out", str(run))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[0].startswith("best epoch ")
+    assert "completed all 2 epochs" in result.stdout
+    assert "Dataset " in result.stderr and "circle" in result.stderr  # the scan report is printed
+    assert "Epoch 2/2: train loss" in result.stderr
+    for name in ("config.json", "metrics.csv", "summary.json", "scan_report.json", "train.log",
+                 "checkpoints/best.pt", "checkpoints/last.pt"):
+        assert (run / name).is_file(), name
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["dataset"] == str(sample_data_dir())
+    assert len(summary["class_names"]) == 4
+
+
+def test_resume_with_more_epochs_continues_the_run(tiny_data, tmp_path, capsys):
+    run = tmp_path / "run"
+    common = ["--image-size", "32", "--batch-size", "8", "--workers", "1"]
+    assert main(["train", str(tiny_data), "--epochs", "1", "--out", str(run), *common]) == 0
+    assert main(["train", "--resume", str(run), "--epochs", "3"]) == 0
+    rows = (run / "metrics.csv").read_text().splitlines()
+    assert [r.split(",")[0] for r in rows[1:]] == ["1", "2", "3"]
+    assert json.loads((run / "config.json").read_text())["epochs"] == 3
+    assert "best epoch" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["train", "--epochs", "0"], "epochs must be between 1"),
+        (["train", "--lr", "-1"], "learning rate must be > 0"),
+        (["train", "--model", "resnet9000"], "unknown model 'resnet9000'"),
+        (["train", "/no/such/folder"], "does not exist"),
+        (["train", "--resume", "/no/such/run"], "is not a Workbench run folder"),
+        (["train", "--batch-size", "5000", "--image-size", "32"], "larger than the"),
+    ],
+)
+def test_user_mistakes_get_a_message_and_a_non_zero_exit(args, message, tmp_path, capsys):
+    assert main([*args, "--out", str(tmp_path / "run")]) != 0  # returns, never raises
+    assert message in capsys.readouterr().err
+
+
+def test_a_mistake_prints_no_traceback_from_the_real_command(tmp_path):
+    result = _cli("train", "--lr", "-1", "--epochs", "0")
+    assert result.returncode == 2
+    assert "learning rate must be > 0" in result.stderr and "epochs must be between 1" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_flag_with_the_wrong_type_is_refused(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["train", "--epochs", "ten"])
+    assert info.value.code == 2
+    assert "--epochs needs a whole number, got 'ten'" in capsys.readouterr().err
+
+
+def test_version():
+    result = _cli("--version")
+    assert result.returncode == 0 and result.stdout.strip() == f"workbench {__version__}"
+
+
+def test_flags_override_the_config_file_which_overrides_defaults(tmp_path):
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps({"epochs": 7, "batch_size": 4, "augment": {"rotation_range": 3.0}}))
+    args = build_parser().parse_args(["train", "--config", str(path), "--batch-size", "12",
+                                      "--no-aug-horizontal-flip", "--lr", "0.01"])
+    config = config_from_args(args)
+    assert (config.epochs, config.batch_size, config.lr) == (7, 12, 0.01)
+    assert config.augment.rotation_range == 3.0 and config.augment.horizontal_flip is False
