@@ -53,7 +53,8 @@ def test_events_arrive_in_order_with_plain_values(fast_config, tmp_path):
         range(1, start["iterations_per_epoch"] + 1))
     epochs = [e.data for e in events if e.kind == "epoch_end"]
     assert [e["epoch"] for e in epochs] == [1, 2]
-    assert {"train_loss", "train_acc", "val_loss", "val_acc", "lr", "seconds", "images_per_sec"} <= set(epochs[0])
+    expected = {"train_loss", "train_acc", "val_loss", "val_acc", "lr", "seconds", "images_per_sec"}
+    assert expected <= set(epochs[0])
     json.dumps([e.to_dict() for e in events])  # every payload is plain data
     assert any(e.kind == "checkpoint_saved" and e.data["which"] == "best" for e in events)
 
@@ -123,7 +124,8 @@ def test_resume_continues_exactly_where_an_interrupted_run_stopped(fast_config, 
 
     def losses(run):
         with open(tmp_path / run / "metrics.csv") as fh:
-            return [[int(r["epoch"]), float(r["train_loss"]), float(r["val_loss"])] for r in csv.DictReader(fh)]
+            rows = csv.DictReader(fh)
+            return [[int(r["epoch"]), float(r["train_loss"]), float(r["val_loss"])] for r in rows]
 
     # Model, optimizer, schedule and random streams all come back: the same numbers as no break.
     broken, straight = losses("broken"), losses("straight")

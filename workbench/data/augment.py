@@ -5,7 +5,8 @@ rotate every image the same way; called per image they cost Python overhead per 
 geometric option (flips, rotation, shift, shear, zoom, random resized crop) becomes one 2×3 affine
 matrix per image and the whole batch is resampled by a single ``grid_sample``; colour jitter is a
 per-image 3×3 colour matrix plus a contrast blend. The same code runs on CPU and on the GPU. The
-parameter conventions are torchvision's (angles clockwise in degrees, ColorJitter factors) and the
+parameter conventions are torchvision's (angles clockwise in degrees, ColorJitter factors;
+hue turns in YIQ rather than HSV space, same direction) and the
 tests check the result against ``torchvision.transforms.v2.functional`` for fixed parameters.
 """
 
@@ -152,12 +153,18 @@ def warp_affine(x: torch.Tensor, params: AffineParams, fill_mode: str = "nearest
     theta = affine_matrices(params).to(device=x.device, dtype=x.dtype)
     grid = F.affine_grid(theta, list(x.shape), align_corners=False)
     if fill_mode == "wrap":
+        # Wrap the coordinates into the image, then sample a copy padded by one pixel taken from
+        # the opposite edges, so interpolation across the seam blends real neighbours, not zeros.
         grid = torch.remainder(grid + 1, 2) - 1
+        h, w = x.shape[-2:]
+        grid = grid * torch.tensor([w / (w + 2), h / (h + 2)], device=x.device, dtype=x.dtype)
+        x = F.pad(x, (1, 1, 1, 1), mode="circular")
     if fill_mode == "constant" and fill_value:
         # grid_sample pads with zeros; bilinear sampling is linear, so shifting by the fill
         # value before and after pads with exactly that value.
-        return F.grid_sample(x - fill_value, grid, mode="bilinear", padding_mode="zeros",
-                             align_corners=False) + fill_value
+        out = F.grid_sample(x - fill_value, grid, mode="bilinear", padding_mode="zeros",
+                            align_corners=False)
+        return out.add_(fill_value).clamp_(0, 1)
     return F.grid_sample(x, grid, mode="bilinear", padding_mode=_PADDING[fill_mode],
                          align_corners=False)
 
@@ -177,7 +184,8 @@ def jitter_colour(x: torch.Tensor, brightness: torch.Tensor, contrast: torch.Ten
     n = x.shape[0]
     sat = saturation.view(-1, 1, 1)
     sat_m = sat * torch.eye(3) + (1 - sat) * _LUMA.view(1, 1, 3).expand(n, 3, 3)
-    angle = hue * 2 * math.pi
+    # Negative rotation of the I/Q plane turns red towards yellow, as torchvision's +hue does.
+    angle = -hue * 2 * math.pi
     rot = torch.zeros(n, 3, 3)
     rot[:, 0, 0] = 1
     rot[:, 1, 1], rot[:, 1, 2] = torch.cos(angle), -torch.sin(angle)

@@ -90,7 +90,8 @@ class StreamingImages:
         return len(self.labels)
 
     def batches(self, order: torch.Tensor, batch_size: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        loader = DataLoader(self.dataset, batch_sampler=[b.tolist() for b in batch_indices(order, batch_size)],
+        batches = [b.tolist() for b in batch_indices(order, batch_size)]
+        loader = DataLoader(self.dataset, batch_sampler=batches,
                             num_workers=self.workers, collate_fn=_collate, pin_memory=self.pin_memory)
         for images, labels, failed in loader:
             self.failed += failed
