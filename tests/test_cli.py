@@ -86,3 +86,30 @@ def test_flags_override_the_config_file_which_overrides_defaults(tmp_path):
     config = config_from_args(args)
     assert (config.epochs, config.batch_size, config.lr) == (7, 12, 0.01)
     assert config.augment.rotation_range == 3.0 and config.augment.horizontal_flip is False
+
+
+def test_a_killed_run_leaves_loadable_checkpoints_and_resumes(tiny_data, tmp_path):
+    import os
+    import signal
+    import time
+
+    from workbench.engine.checkpoint import load_checkpoint
+
+    run = tmp_path / "run"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "workbench", "train", str(tiny_data), "--epochs", "50", "--image-size", "32",
+         "--batch-size", "8", "--no-early-stopping", "--out", str(run)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    last = run / "checkpoints" / "last.pt"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not (last.exists() and load_checkpoint(last)["epoch"] >= 2):
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    killed_at = load_checkpoint(last)["epoch"]
+    load_checkpoint(run / "checkpoints" / "best.pt")
+    (run / "checkpoints" / ".last.pt.abc123.tmp").write_bytes(b"half a checkpoint")  # as a kill can leave
+    assert main(["train", "--resume", str(run), "--epochs", str(killed_at + 1)]) == 0
+    rows = (run / "metrics.csv").read_text().splitlines()[1:]
+    assert [int(r.split(",")[0]) for r in rows] == list(range(1, killed_at + 2))
+    assert not list(run.rglob("*.tmp"))  # resume clears temp files a kill left behind

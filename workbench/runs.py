@@ -131,6 +131,13 @@ class RunFolder:
         with open(self.log_path, "a", encoding="utf-8") as fh:
             fh.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {line}\n")
 
+    def remove_stale_temp_files(self) -> list[Path]:
+        """Delete temporary files a killed process left mid-write (the real files are intact)."""
+        stale = [p for p in self.path.rglob(".*.tmp") if p.is_file()]
+        for p in stale:
+            p.unlink(missing_ok=True)
+        return stale
+
     # Reading ---------------------------------------------------------------------------------
     def read_json(self, path: Path) -> dict[str, Any]:
         return json.loads(path.read_text(encoding="utf-8"))

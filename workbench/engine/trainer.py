@@ -158,6 +158,8 @@ class Trainer:
             self.log(f"Image cache ({needed / 2**20:.0f} MB) kept on the GPU.")
 
     def _load_resume_state(self) -> None:
+        for stale in self.run_folder.remove_stale_temp_files():
+            self.log(f"Removed {stale.name}, a file left half-written when the run was interrupted.")
         path = self.run_folder.checkpoint_path("last")
         if not path.exists():
             self.log("No last.pt in the run folder yet: starting it from the first epoch.")
