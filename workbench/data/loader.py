@@ -73,6 +73,20 @@ def _collate(items):
     return (torch.stack([g[0] for g in good]), torch.tensor([g[1] for g in good]), failed)
 
 
+class _OrderedBatches:
+    """A batch sampler whose order is set before each epoch, so one DataLoader (and its worker
+    processes) serves every epoch instead of starting new workers each time."""
+
+    def __init__(self) -> None:
+        self.batches: list[list[int]] = []
+
+    def __iter__(self):
+        return iter(self.batches)
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+
 class StreamingImages:
     """Images decoded from disk every epoch by loader processes: for sets over the memory budget."""
 
@@ -82,18 +96,19 @@ class StreamingImages:
                  pin_memory: bool = False):
         self.paths = [p for p, _ in samples]
         self.labels = torch.tensor([label for _, label in samples], dtype=torch.long)
-        self.dataset = _FileDataset(self.paths, self.labels.tolist(), image_size)
-        self.workers, self.pin_memory = workers, pin_memory
         self.failed: list[tuple[str, str]] = []
+        self._sampler = _OrderedBatches()
+        self._loader = DataLoader(
+            _FileDataset(self.paths, self.labels.tolist(), image_size), batch_sampler=self._sampler,
+            num_workers=workers, collate_fn=_collate, pin_memory=pin_memory,
+            persistent_workers=workers > 0)
 
     def __len__(self) -> int:
         return len(self.labels)
 
     def batches(self, order: torch.Tensor, batch_size: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        batches = [b.tolist() for b in batch_indices(order, batch_size)]
-        loader = DataLoader(self.dataset, batch_sampler=batches,
-                            num_workers=self.workers, collate_fn=_collate, pin_memory=self.pin_memory)
-        for images, labels, failed in loader:
+        self._sampler.batches = [b.tolist() for b in batch_indices(order, batch_size)]
+        for images, labels, failed in self._loader:
             self.failed += failed
             if len(labels):
                 yield images, labels
