@@ -2,7 +2,7 @@
 
 The dataset is a folder of images with one subfolder per class, the layout workbench trains
 on.  It holds four classes of geometric shapes -- ``circle``, ``square``, ``star`` and
-``triangle`` -- drawn as 64x64 RGB JPEGs (60 per class by default), so a new user can try the
+``triangle`` -- drawn as 64x64 RGB JPEGs (100 per class by default), so a new user can try the
 whole train / evaluate / predict loop without bringing their own data, and so the tests and
 benchmarks have a realistic dataset they can regenerate anywhere, at any size.
 
@@ -274,7 +274,7 @@ def make_image(name: str, rng: np.random.Generator, size: int = 64) -> Image.Ima
 
 
 def make_sample_dataset(
-    out_dir: str | Path, per_class: int = 60, size: int = 64, seed: int = 0
+    out_dir: str | Path, per_class: int = 100, size: int = 64, seed: int = 0
 ) -> dict[str, int]:
     """Write ``per_class`` JPEGs of each class into ``out_dir/<class>/``.
 
@@ -315,7 +315,7 @@ def main(argv: list[str] | None = None) -> int:
         default=Path(__file__).resolve().parent,
         help="output folder (default: the folder holding this script)",
     )
-    parser.add_argument("--per-class", type=int, default=60, help="images per class")
+    parser.add_argument("--per-class", type=int, default=100, help="images per class")
     parser.add_argument("--size", type=int, default=64, help="image side in pixels")
     parser.add_argument("--seed", type=int, default=0, help="random seed")
     args = parser.parse_args(argv)
