@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import urllib.error
 from dataclasses import dataclass
 from pathlib import Path
@@ -204,3 +205,15 @@ def set_backbone_frozen(model: nn.Module, name: str, frozen: bool) -> None:
 
 def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
+
+
+@functools.lru_cache(maxsize=64)
+def parameter_count(name: str, num_classes: int, image_size: int = 224) -> int:
+    """Parameters of ``name`` with a ``num_classes`` head, counted on the meta device (no memory,
+    no weights), so the window can show it for every architecture instantly."""
+    try:
+        with torch.device("meta"):
+            model = build_model(name, num_classes, image_size=image_size, log=lambda _m: None)
+    except NotImplementedError:  # a builder that computes with tensors (regnet): build for real
+        model = build_model(name, num_classes, image_size=image_size, log=lambda _m: None)
+    return count_parameters(model)

@@ -1,0 +1,18 @@
+"""Every window test gets its own settings file, so remembered settings never leak between tests."""
+
+import pytest
+from PySide6.QtCore import QSettings
+
+
+@pytest.fixture
+def window(qtbot, tmp_path):
+    from workbench.gui.main_window import MainWindow
+
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    win = MainWindow(settings=settings)
+    qtbot.addWidget(win)
+    win.show()
+    yield win
+    if win.controller.running:
+        win.controller.stop()
+        win.controller.wait(60_000)

@@ -1,0 +1,42 @@
+"""Starting the window: application setup, palette, and the first dataset."""
+
+from __future__ import annotations
+
+import sys
+
+import pyqtgraph as pg
+from PySide6.QtGui import QIcon, QPalette
+from PySide6.QtWidgets import QApplication
+
+from workbench import __version__
+from workbench.resources_path import resources_dir, sample_data_dir
+
+
+def make_application(argv: list[str] | None = None) -> QApplication:
+    """The QApplication, styled to follow the system's light or dark colours."""
+    app = QApplication.instance() or QApplication(argv if argv is not None else sys.argv)
+    app.setApplicationName("Workbench")
+    app.setApplicationVersion(__version__)
+    app.setOrganizationName("workbench")
+    # Fusion follows the system colour scheme (Qt ≥ 6.5) on every platform and looks the same
+    # everywhere; the plots take their colours from the resulting palette.
+    app.setStyle("Fusion")
+    palette = app.palette()
+    pg.setConfigOptions(antialias=True,
+                        background=palette.color(QPalette.ColorRole.Base),
+                        foreground=palette.color(QPalette.ColorRole.Text))
+    icon = resources_dir() / "icons" / "workbench.png"
+    if icon.exists():
+        app.setWindowIcon(QIcon(str(icon)))
+    return app
+
+
+def run_app(argv: list[str] | None = None) -> int:
+    """Open the window on the last folder used, or the bundled sample dataset, ready to train."""
+    app = make_application(argv)
+    from workbench.gui.main_window import MainWindow
+
+    window = MainWindow()
+    window.show()
+    window.open_dataset(window.last_folder() or sample_data_dir())
+    return app.exec()

@@ -1,0 +1,124 @@
+"""Running the engine off the GUI thread and turning its events into Qt signals."""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+from workbench.config import ConfigError, TrainConfig
+
+
+class TrainingWorker(QObject):
+    """Runs one :class:`~workbench.engine.trainer.Trainer` in its QThread.
+
+    Engine events cross to the GUI thread as ``(kind, data)`` with plain-value payloads.
+    """
+
+    event = Signal(str, object)
+    finished = Signal(object)  # the run summary (dict)
+    failed = Signal(str)  # a message for the user
+
+    def __init__(self, config: TrainConfig, out=None, resume=None, runs_root=None):
+        super().__init__()
+        self.config, self.out, self.resume, self.runs_root = config, out, resume, runs_root
+        self.trainer = None
+        self._stop_early = False
+
+    @Slot()
+    def run(self) -> None:
+        from workbench.engine.trainer import Trainer
+
+        _yield_cpu_to_the_window()
+        try:
+            self.trainer = Trainer(self.config, out=self.out, resume=self.resume,
+                                   runs_root=self.runs_root)
+            self.trainer.subscribe(lambda e: self.event.emit(e.kind, e.data))
+            if self._stop_early:
+                self.trainer.request_stop()
+            summary = self.trainer.run()
+        except (ConfigError, FileExistsError) as exc:
+            self.failed.emit(str(exc))
+        except Exception as exc:  # noqa: BLE001 — any failure must reach the window, not kill it
+            self.failed.emit(f"{exc.__class__.__name__}: {exc}" if not _is_user_error(exc) else str(exc))
+        else:
+            self.finished.emit(summary)
+
+    def request_stop(self) -> None:
+        """Thread-safe: the engine checks a threading.Event after every batch."""
+        self._stop_early = True
+        if self.trainer is not None:
+            self.trainer.request_stop()
+
+
+def _yield_cpu_to_the_window() -> None:
+    """Lower this thread's scheduling priority so the GUI thread wins the CPU when both want it.
+
+    On Linux the nice value is per thread and inherited by the threads torch starts from here
+    (its intra-op pool), so training keeps every core when the window is idle and yields them
+    for the few milliseconds the window needs. Elsewhere QThread priorities do the same.
+    """
+    if sys.platform.startswith("linux"):
+        try:
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 5)
+        except OSError:
+            pass
+
+
+def _is_user_error(exc: Exception) -> bool:
+    from workbench.data.scan import DatasetError
+    from workbench.engine.trainer import TrainingError
+    from workbench.models import WeightsError
+
+    return isinstance(exc, (DatasetError, TrainingError, WeightsError))
+
+
+class TrainingController(QObject):
+    """Owns the worker thread of the current run; at most one run at a time."""
+
+    event = Signal(str, object)
+    finished = Signal(object)
+    failed = Signal(str)
+    runningChanged = Signal(bool)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._thread: QThread | None = None
+        self._worker: TrainingWorker | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None
+
+    def start(self, config: TrainConfig, out=None, resume=None, runs_root=None) -> None:
+        if self.running:
+            raise RuntimeError("a run is already in progress")
+        self._thread = QThread()
+        self._thread.setObjectName("TrainingThread")
+        self._worker = TrainingWorker(config, out, resume, runs_root)
+        self._worker.moveToThread(self._thread)
+        self._worker.event.connect(self.event)
+        self._worker.finished.connect(self.finished)
+        self._worker.failed.connect(self.failed)
+        self._worker.finished.connect(self._thread.quit)
+        self._worker.failed.connect(self._thread.quit)
+        self._thread.started.connect(self._worker.run)
+        self._thread.finished.connect(self._cleanup)
+        self._thread.start(QThread.Priority.LowPriority)
+        self.runningChanged.emit(True)
+
+    def stop(self) -> None:
+        """Ask the run to end after the current batch; the best checkpoint is kept."""
+        if self._worker is not None:
+            self._worker.request_stop()
+
+    def wait(self, msecs: int = 30_000) -> bool:
+        return self._thread.wait(msecs) if self._thread is not None else True
+
+    def _cleanup(self) -> None:
+        self._worker.deleteLater()
+        self._thread.deleteLater()
+        self._thread = self._worker = None
+        self.runningChanged.emit(False)
