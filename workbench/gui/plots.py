@@ -39,6 +39,8 @@ class TrainingPlots(QWidget):
         self.iter_plot = _plot("Training loss per iteration", "Iteration loss plot", "loss", "iteration")
         self.lr_plot = _plot("Learning rate", "Learning rate plot", "learning rate", "iteration")
         self.acc_plot.setYRange(0, 1)
+        # A constant learning rate would otherwise auto-range to ±400 × 1e-3 around its value.
+        self.lr_plot.getAxis("left").enableAutoSIPrefix(False)
         self.curves = {
             "train_loss": self.loss_plot.plot(pen=TRAIN_PEN, symbol="o", symbolSize=5, name="train"),
             "val_loss": self.loss_plot.plot(pen=VAL_PEN, symbol="o", symbolSize=5, name="validation"),
@@ -88,6 +90,7 @@ class TrainingPlots(QWidget):
         self.curves["iter_raw"].setData(x, np.asarray(self.iter_loss))
         self.curves["iter_smooth"].setData(x, np.asarray(self.iter_smooth))
         self.curves["lr"].setData(x, np.asarray(self.iter_lr))
+        self.lr_plot.setYRange(0, max(self.iter_lr) * 1.1, padding=0)
 
     def mark_best(self, epoch: int) -> None:
         self._clear_markers("best")
@@ -100,7 +103,8 @@ class TrainingPlots(QWidget):
     def _add_marker(self, kind: str, epoch: int, pen, label: str) -> None:
         for plot in (self.loss_plot, self.acc_plot):
             line = pg.InfiniteLine(pos=epoch, angle=90, pen=pen, label=label,
-                                   labelOpts={"position": 0.9, "color": pen.color()})
+                                   labelOpts={"position": 0.5, "color": pen.color(),
+                                                                "movable": True})
             plot.addItem(line)
             self.markers[kind].append(line)
 
