@@ -187,3 +187,33 @@ def test_settings_and_recent_folders_are_remembered(qtbot, tmp_path, tiny_data):
 @pytest.mark.parametrize("key", ["open_action", "start_action", "stop_action"])
 def test_keyboard_shortcuts_exist(window, key):
     assert not getattr(window, key).shortcut().isEmpty()
+
+
+def test_workbench_without_arguments_opens_the_window_on_the_sample_data(qapp, monkeypatch, tmp_path):
+    from PySide6.QtWidgets import QApplication
+
+    from workbench import cli
+    from workbench.gui.main_window import MainWindow
+
+    monkeypatch.setattr(MainWindow, "__init__", _with_settings(MainWindow.__init__, tmp_path))
+    seen = {}
+
+    def check_then_quit():
+        windows = [w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow)]
+        if windows and windows[0].scan is not None:
+            seen["root"] = windows[0].scan.root
+            seen["ready"] = windows[0].start_button.isEnabled()
+            windows[0].close()
+            QApplication.quit()
+        else:
+            QTimer.singleShot(50, check_then_quit)
+
+    QTimer.singleShot(50, check_then_quit)
+    assert cli.main([]) == 0
+    assert seen == {"root": str(sample_data_dir()), "ready": True}
+
+
+def _with_settings(init, tmp_path):
+    def patched(self, settings=None):
+        init(self, settings or QSettings(str(tmp_path / "app.ini"), QSettings.Format.IniFormat))
+    return patched
