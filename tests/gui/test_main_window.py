@@ -217,3 +217,30 @@ def _with_settings(init, tmp_path):
     def patched(self, settings=None):
         init(self, settings or QSettings(str(tmp_path / "app.ini"), QSettings.Format.IniFormat))
     return patched
+
+
+def test_every_interactive_control_has_an_accessible_name_and_a_tooltip(window):
+    from PySide6.QtWidgets import (
+        QAbstractButton,
+        QAbstractItemView,
+        QAbstractSpinBox,
+        QComboBox,
+        QHeaderView,
+        QLineEdit,
+        QMenuBar,
+        QTabBar,
+    )
+
+    def qt_internal(widget):
+        parent = widget.parent()
+        return (widget.objectName().startswith("qt_") or isinstance(widget, QHeaderView)
+                or isinstance(parent, (QTabBar, QMenuBar, QComboBox, QAbstractSpinBox))
+                or type(parent).__name__ == "QComboBoxPrivateContainer"
+                or (isinstance(widget, QAbstractItemView) and type(parent).__name__ == "QFrame"))
+
+    missing = []
+    for cls in (QAbstractButton, QComboBox, QAbstractSpinBox, QLineEdit, QAbstractItemView):
+        for widget in window.findChildren(cls):
+            if not qt_internal(widget) and not (widget.accessibleName() and widget.toolTip()):
+                missing.append(f"{type(widget).__name__} {widget.accessibleName()!r} {widget.objectName()!r}")
+    assert missing == []
