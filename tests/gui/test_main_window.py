@@ -189,34 +189,18 @@ def test_keyboard_shortcuts_exist(window, key):
     assert not getattr(window, key).shortcut().isEmpty()
 
 
-def test_workbench_without_arguments_opens_the_window_on_the_sample_data(qapp, monkeypatch, tmp_path):
-    from PySide6.QtWidgets import QApplication
+def test_workbench_without_arguments_opens_the_window_on_the_sample_data(tmp_path):
+    import os
+    import subprocess
+    import sys
 
-    from workbench import cli
-    from workbench.gui.main_window import MainWindow
-
-    monkeypatch.setattr(MainWindow, "__init__", _with_settings(MainWindow.__init__, tmp_path))
-    seen = {}
-
-    def check_then_quit():
-        windows = [w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow)]
-        if windows and windows[0].scan is not None:
-            seen["root"] = windows[0].scan.root
-            seen["ready"] = windows[0].start_button.isEnabled()
-            windows[0].close()
-            QApplication.quit()
-        else:
-            QTimer.singleShot(50, check_then_quit)
-
-    QTimer.singleShot(50, check_then_quit)
-    assert cli.main([]) == 0
-    assert seen == {"root": str(sample_data_dir()), "ready": True}
-
-
-def _with_settings(init, tmp_path):
-    def patched(self, settings=None):
-        init(self, settings or QSettings(str(tmp_path / "app.ini"), QSettings.Format.IniFormat))
-    return patched
+    # A fresh process, as a user starts it: `python -m workbench` with no arguments.
+    env = {**os.environ, "WORKBENCH_QUIT_WHEN_READY": "1", "QT_QPA_PLATFORM": "offscreen",
+           "XDG_CONFIG_HOME": str(tmp_path), "HOME": str(tmp_path)}
+    result = subprocess.run([sys.executable, "-m", "workbench"], env=env, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert f"window ready: True; dataset {sample_data_dir()}" in result.stdout
 
 
 def test_every_interactive_control_has_an_accessible_name_and_a_tooltip(window):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
@@ -68,6 +69,9 @@ def decode_into(
             ok[i] = True
         except Exception as exc:  # noqa: BLE001 — any decoder failure means: skip this file
             failed.append((paths[i], f"could not be decoded ({exc.__class__.__name__}: {exc})"))
+        # Small images decode mostly in Python, under the GIL; handing it over between files keeps
+        # other threads (a window's event loop) from starving behind the pool.
+        time.sleep(0)
 
     step = max(1, len(paths) // 100)
     with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:

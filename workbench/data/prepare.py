@@ -36,9 +36,11 @@ def split_samples(scan: DatasetScan, config: TrainConfig):
 
 def prepare_data(config: TrainConfig, *, log: Callable[[str], None] = print,
                  progress: Callable[[int, int], None] | None = None,
-                 pin_memory: bool = False) -> PreparedData:
-    """Scan, split and load; decode into memory when the set fits ``cache_budget_mb``."""
-    scan = scan_image_folder(data_dir_of(config), config.max_image_megapixels)
+                 pin_memory: bool = False, scan: DatasetScan | None = None) -> PreparedData:
+    """Scan (unless ``scan`` of the same folder is given), split and load; decode into memory
+    when the set fits ``cache_budget_mb``."""
+    if scan is None or scan.root != data_dir_of(config):
+        scan = scan_image_folder(data_dir_of(config), config.max_image_megapixels)
     train_samples, val_samples = split_samples(scan, config)
     if not val_samples:
         raise DatasetError("No images left for validation; add images or raise the validation fraction.")

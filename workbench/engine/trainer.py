@@ -38,8 +38,10 @@ class Trainer:
     """
 
     def __init__(self, config: TrainConfig, out: str | Path | None = None, *,
-                 resume: str | Path | None = None, runs_root: str | Path | None = None):
+                 resume: str | Path | None = None, runs_root: str | Path | None = None,
+                 scan=None):
         self.config = config.validate()
+        self._scan = scan  # a fresh DatasetScan of config.data_dir (the window's) saves a rescan
         self.events = ev.EventBus()
         self._stop = threading.Event()
         if resume is not None:
@@ -101,7 +103,7 @@ class Trainer:
         self.log(f"Scanning {data_dir_of(cfg)}")
 
         self.data = prepare_data(
-            cfg, log=self.log, pin_memory=self.device.type == "cuda",
+            cfg, log=self.log, pin_memory=self.device.type == "cuda", scan=self._scan,
             progress=lambda done, total: self.events.emit(ev.CACHE_PROGRESS, done=done, total=total))
         rf.write_json(rf.scan_report_path, self.data.scan.to_dict())
         for line in self.data.scan.report().splitlines():

@@ -20,6 +20,10 @@ def _plot(title: str, accessible: str, y_label: str, x_label: str = "epoch") -> 
     widget.setAccessibleName(accessible)
     widget.setToolTip(title)
     widget.showGrid(x=True, y=True, alpha=0.2)
+    for axis in ("left", "bottom"):
+        # Grid lines at major ticks only: minor-tick grids make each redraw ~5× slower, which
+        # would stall the event loop at every live update.
+        widget.getAxis(axis).setStyle(maxTickLevel=0)
     widget.setLabel("left", y_label)
     widget.setLabel("bottom", x_label)
     widget.addLegend(offset=(-10, 10))
@@ -50,6 +54,10 @@ class TrainingPlots(QWidget):
             "iter_smooth": self.iter_plot.plot(pen=SMOOTH_PEN, name="smoothed"),
             "lr": self.lr_plot.plot(pen=LR_PEN, name="learning rate"),
         }
+        for key in ("iter_raw", "iter_smooth", "lr"):
+            # Long runs reach 10⁵ iterations: draw only what is visible, at screen resolution.
+            self.curves[key].setDownsampling(auto=True, method="peak")
+            self.curves[key].setClipToView(True)
         self.markers: dict[str, list[pg.InfiniteLine]] = {"best": [], "stop": []}
         layout = QGridLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -65,6 +73,7 @@ class TrainingPlots(QWidget):
         self.iter_loss: list[float] = []
         self.iter_smooth: list[float] = []
         self.iter_lr: list[float] = []
+        self._lr_top = None
         for curve in self.curves.values():
             curve.setData([], [])
         for kind in self.markers:
@@ -90,7 +99,10 @@ class TrainingPlots(QWidget):
         self.curves["iter_raw"].setData(x, np.asarray(self.iter_loss))
         self.curves["iter_smooth"].setData(x, np.asarray(self.iter_smooth))
         self.curves["lr"].setData(x, np.asarray(self.iter_lr))
-        self.lr_plot.setYRange(0, max(self.iter_lr) * 1.1, padding=0)
+        top = max(self.iter_lr) * 1.1
+        if top != self._lr_top:
+            self._lr_top = top
+            self.lr_plot.setYRange(0, top, padding=0)
 
     def mark_best(self, epoch: int) -> None:
         self._clear_markers("best")

@@ -21,9 +21,10 @@ class TrainingWorker(QObject):
     finished = Signal(object)  # the run summary (dict)
     failed = Signal(str)  # a message for the user
 
-    def __init__(self, config: TrainConfig, out=None, resume=None, runs_root=None):
+    def __init__(self, config: TrainConfig, out=None, resume=None, runs_root=None, scan=None):
         super().__init__()
         self.config, self.out, self.resume, self.runs_root = config, out, resume, runs_root
+        self.scan = scan
         self.trainer = None
         self._stop_early = False
 
@@ -34,7 +35,7 @@ class TrainingWorker(QObject):
         _yield_cpu_to_the_window()
         try:
             self.trainer = Trainer(self.config, out=self.out, resume=self.resume,
-                                   runs_root=self.runs_root)
+                                   runs_root=self.runs_root, scan=self.scan)
             self.trainer.subscribe(lambda e: self.event.emit(e.kind, e.data))
             if self._stop_early:
                 self.trainer.request_stop()
@@ -92,12 +93,12 @@ class TrainingController(QObject):
     def running(self) -> bool:
         return self._thread is not None
 
-    def start(self, config: TrainConfig, out=None, resume=None, runs_root=None) -> None:
+    def start(self, config: TrainConfig, out=None, resume=None, runs_root=None, scan=None) -> None:
         if self.running:
             raise RuntimeError("a run is already in progress")
         self._thread = QThread()
         self._thread.setObjectName("TrainingThread")
-        self._worker = TrainingWorker(config, out, resume, runs_root)
+        self._worker = TrainingWorker(config, out, resume, runs_root, scan)
         self._worker.moveToThread(self._thread)
         self._worker.event.connect(self.event)
         self._worker.finished.connect(self.finished)
