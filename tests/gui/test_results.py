@@ -197,11 +197,11 @@ def test_double_click_opens_the_image_larger(qtbot, view, summary):
 
 
 def test_decoded_arrays_become_pixmaps():
-    from workbench.gui.results import array_to_pixmap
+    from workbench.gui.dataset_panel import pixmap_from_array
 
     array = np.zeros((8, 6, 3), np.uint8)
     array[..., 0] = 255
-    pixmap = array_to_pixmap(array)
+    pixmap = pixmap_from_array(array)
     assert (pixmap.width(), pixmap.height()) == (6, 8)
     assert pixmap.toImage().pixelColor(0, 0) == QColor(255, 0, 0)
 

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import threading
 
-import numpy as np
 from PySide6.QtCore import QEvent, QObject, QRunnable, QSize, Qt, QThreadPool, Signal
-from PySide6.QtGui import QColor, QFont, QIcon, QImage, QPainter, QPalette, QPen, QPixmap
+from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPalette, QPen, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
@@ -31,6 +30,7 @@ from PySide6.QtWidgets import (
 
 from workbench.data.decode import load_image
 from workbench.engine.trainer import Trainer
+from workbench.gui.dataset_panel import pixmap_from_array
 
 THUMBNAIL_SIZE = 96
 _LARGE_SIZE = 448
@@ -82,15 +82,6 @@ def cell_colour(base: QColor, share: float, diagonal: bool) -> QColor:
     if share <= 0:
         return QColor(base)
     return _blend(base, _GOOD if diagonal else _BAD, 0.15 + 0.7 * share)
-
-
-def array_to_pixmap(array: np.ndarray) -> QPixmap:
-    """A QPixmap copy of an HxWx3 uint8 array (GUI thread only: pixmaps are GUI-thread objects)."""
-    array = np.ascontiguousarray(array, dtype=np.uint8)
-    h, w = array.shape[:2]
-    image = QImage(array.data, w, h, array.strides[0], QImage.Format.Format_RGB888)
-    # copy() detaches the image from the numpy buffer, which may be freed after this returns.
-    return QPixmap.fromImage(image.copy())
 
 
 class _DecodeSignals(QObject):
@@ -184,7 +175,7 @@ class ImageDialog(QDialog):
         if array is None:
             self.image_label.setText(f"Could not open this image:\n{error}")
             return
-        pixmap = array_to_pixmap(array)
+        pixmap = pixmap_from_array(array)
         pixmap.setDevicePixelRatio(self.devicePixelRatioF())
         self.image_label.setPixmap(pixmap)
 
@@ -562,7 +553,7 @@ class ResultsView(QWidget):
             item.setIcon(QIcon(_placeholder(THUMBNAIL_SIZE, self.palette(), broken=True)))
             item.setToolTip(f"{item.toolTip()}\nCould not open: {error}")
         else:
-            pixmap = array_to_pixmap(array)
+            pixmap = pixmap_from_array(array)
             pixmap.setDevicePixelRatio(self.devicePixelRatioF())
             item.setIcon(QIcon(pixmap))
         self._pending -= 1
