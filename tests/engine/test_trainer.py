@@ -162,3 +162,11 @@ def test_freeze_backbone_then_fine_tune(fast_config, tmp_path):
         trainer.model.features[0][0].weight.requires_grad))
     trainer.run()
     assert seen == [False, True]
+
+
+def test_resuming_an_early_stopped_run_trains_the_extra_epochs(fast_config, tmp_path):
+    fast_config.epochs, fast_config.patience, fast_config.min_delta = 4, 0, 100.0
+    assert Trainer(fast_config, out=tmp_path / "run").run()["stopped_epoch"] == 2
+    fast_config.patience, fast_config.min_delta = 5, 0.0  # e.g. `--resume RUN --patience 5`
+    summary = Trainer(fast_config, resume=tmp_path / "run").run()
+    assert summary["stopped_epoch"] == 4 and summary["stop_reason"] == "completed all 4 epochs"

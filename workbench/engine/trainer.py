@@ -176,6 +176,9 @@ class Trainer:
         self.schedule.load_state_dict(state["schedule"])
         self.scaler.load_state_dict(state["scaler"])
         self.early_stopping.load_state_dict(state["early_stopping"])
+        # Resuming is the user asking for more epochs: an earlier early stop is history, while
+        # the best value and the patience count carry on.
+        self.early_stopping.stop_training = False
         self.shuffle_gen.set_state(state["shuffle_rng"])
         self.augment_gen.set_state(state["augment_rng"])
         self.history = list(state["history"])
