@@ -65,3 +65,10 @@ def class_report(labels: list[int], predictions: list[int], class_names: list[st
         per_class.append({"class": name, "precision": precision, "recall": recall, "f1": f1,
                           "support": actual})
     return {"confusion_matrix": matrix.tolist(), "per_class": per_class}
+
+
+def misclassified(paths: list[str], result: dict, class_names: list[str], limit: int) -> list[dict]:
+    """The first ``limit`` wrongly predicted images of an ``evaluate(..., collect=True)`` result."""
+    rows = zip(paths, result["labels"], result["predictions"], result["confidences"], strict=True)
+    return [{"path": path, "true": class_names[t], "predicted": class_names[p], "confidence": c}
+            for path, t, p, c in rows if t != p][:limit]

@@ -19,8 +19,9 @@ from workbench.engine import events as ev
 from workbench.engine.checkpoint import load_checkpoint, save_checkpoint
 from workbench.engine.device import device_name, resolve_device
 from workbench.engine.early_stopping import EarlyStopping
-from workbench.engine.evaluation import class_report, evaluate
+from workbench.engine.evaluation import class_report, evaluate, misclassified
 from workbench.engine.schedules import Schedule
+from workbench.engine.summary import one_line_summary
 from workbench.models import build_model, count_parameters, normalization, set_backbone_frozen
 from workbench.runs import RunFolder
 
@@ -355,13 +356,8 @@ class Trainer:
             final = self._evaluate(collect=True)
             report = class_report(final["labels"], final["predictions"], self.data.class_names)
             report["final_val_loss"], report["final_val_acc"] = final["loss"], final["accuracy"]
-            paths = self.data.val.paths
-            report["misclassified"] = [
-                {"path": paths[i], "true": self.data.class_names[t],
-                 "predicted": self.data.class_names[p], "confidence": c}
-                for i, (t, p, c) in enumerate(zip(final["labels"], final["predictions"],
-                                                  final["confidences"], strict=True)) if t != p
-            ][:_MAX_MISCLASSIFIED]
+            report["misclassified"] = misclassified(self.data.val.paths, final, self.data.class_names,
+                                                    limit=_MAX_MISCLASSIFIED)
         summary = self._write_summary(report)
         try:
             self.run_folder.append_log(self.one_line_summary(summary))
@@ -404,17 +400,7 @@ class Trainer:
             self.log(f"Could not write summary.json: {exc}")
         return summary
 
-    @staticmethod
-    def one_line_summary(summary: dict) -> str:
-        """E.g. "best epoch 7 of 10, stopped early: val_loss did not improve for 3 epochs"."""
-        if not summary.get("best_epoch"):
-            return f"no epoch finished; {summary.get('stop_reason', '')}".strip()
-        text = (f"best epoch {summary['best_epoch']} of {summary['stopped_epoch']}, "
-                f"{summary['stop_reason']}")
-        best = summary.get("best_metrics") or {}
-        if best:
-            text += f" (val_loss {best['val_loss']:.4f}, val_acc {best['val_acc']:.1%})"
-        return text
+    one_line_summary = staticmethod(one_line_summary)
 
 
 def _make_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
