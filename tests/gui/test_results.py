@@ -197,7 +197,7 @@ def test_double_click_opens_the_image_larger(qtbot, view, summary):
 
 
 def test_decoded_arrays_become_pixmaps():
-    from workbench.gui.dataset_panel import pixmap_from_array
+    from workbench.gui.common import pixmap_from_array
 
     array = np.zeros((8, 6, 3), np.uint8)
     array[..., 0] = 255

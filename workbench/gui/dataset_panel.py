@@ -7,7 +7,7 @@ import os
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QObject, QRunnable, QSize, Qt, QThreadPool, Signal
-from PySide6.QtGui import QFont, QImage, QPalette, QPixmap
+from PySide6.QtGui import QFont, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFrame,
@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 
 from workbench.data.decode import load_image
 from workbench.data.scan import DatasetScan
+from workbench.gui.common import bold_label, pixmap_from_array
 
 THUMBNAIL_PX = 64
 THUMBNAILS_PER_CLASS = 6
@@ -39,15 +40,6 @@ ERROR_STYLE = ("QLabel { color: #8b0000; background: #fdecea; border: 1px solid 
                " border-radius: 4px; padding: 8px; }")
 WARNING_STYLE = ("QLabel { color: #5c3b00; background: #fff4e0; border: 1px solid #e8c78a;"
                  " border-radius: 4px; padding: 6px; }")
-
-
-def pixmap_from_array(image: np.ndarray) -> QPixmap:
-    """A QPixmap of an HxWx3 uint8 RGB array. Call on the GUI thread; the pixmap owns a copy."""
-    image = np.ascontiguousarray(image, dtype=np.uint8)
-    height, width = image.shape[:2]
-    qimage = QImage(image.data, width, height, image.strides[0], QImage.Format.Format_RGB888)
-    # QImage only borrows the numpy buffer; copy before the array can be freed.
-    return QPixmap.fromImage(qimage.copy())
 
 
 class _ThumbnailSignals(QObject):
@@ -127,7 +119,7 @@ class DatasetPanel(QWidget):
         plot.addItem(self._bars)
         self._value_labels: list[pg.TextItem] = []
 
-        self._examples_title = _section_title("Examples")
+        self._examples_title = bold_label("Examples")
         self._examples = QWidget()
         self._examples_grid = QGridLayout(self._examples)
         self._examples_grid.setContentsMargins(0, 0, 0, 0)
@@ -136,7 +128,7 @@ class DatasetPanel(QWidget):
         self._examples_note = QLabel()
         self._examples_note.setWordWrap(True)
 
-        self._skipped_title = _section_title("Skipped files")
+        self._skipped_title = bold_label("Skipped files")
         self._skipped = QTableWidget(0, 2)
         self._skipped.setAccessibleName("Skipped files")
         self._skipped.setToolTip("Files in the folder that will not be trained on, and why")
@@ -352,14 +344,6 @@ def _message_label(object_name: str, style: str, accessible_name: str) -> QLabel
     label.setWordWrap(True)
     label.setStyleSheet(style)
     label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-    return label
-
-
-def _section_title(text: str) -> QLabel:
-    label = QLabel(text)
-    font = label.font()
-    font.setBold(True)
-    label.setFont(font)
     return label
 
 

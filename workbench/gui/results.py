@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 
 from workbench.data.decode import load_image
 from workbench.engine.trainer import Trainer
-from workbench.gui.dataset_panel import pixmap_from_array
+from workbench.gui.common import bold_label, pixmap_from_array
 
 THUMBNAIL_SIZE = 96
 _LARGE_SIZE = 448
@@ -122,14 +122,6 @@ def _placeholder(size: int, palette: QPalette, broken: bool) -> QPixmap:
         painter.drawLine(size - m, m, m, size - m)
         painter.end()
     return pixmap
-
-
-def _heading(text: str) -> QLabel:
-    label = QLabel(text)
-    font = label.font()
-    font.setBold(True)
-    label.setFont(font)
-    return label
 
 
 def _readonly_table(rows: int, cols: int) -> QTableWidget:
@@ -296,7 +288,7 @@ class ResultsView(QWidget):
             box = QWidget()
             lay = QVBoxLayout(box)
             lay.setContentsMargins(0, 0, 0, 0)
-            lay.addWidget(_heading(title))
+            lay.addWidget(bold_label(title))
             for widget in widgets:
                 lay.addWidget(widget)
             lay.setStretch(len(widgets), 1)  # the last widget (a table or the gallery) grows

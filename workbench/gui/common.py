@@ -1,0 +1,25 @@
+"""Small pieces several views share."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtGui import QImage, QPixmap
+from PySide6.QtWidgets import QLabel
+
+
+def pixmap_from_array(image: np.ndarray) -> QPixmap:
+    """A QPixmap of an HxWx3 uint8 RGB array. Call on the GUI thread; the pixmap owns a copy."""
+    image = np.ascontiguousarray(image, dtype=np.uint8)
+    height, width = image.shape[:2]
+    qimage = QImage(image.data, width, height, image.strides[0], QImage.Format.Format_RGB888)
+    # QImage only borrows the numpy buffer; copy before the array can be freed.
+    return QPixmap.fromImage(qimage.copy())
+
+
+def bold_label(text: str) -> QLabel:
+    """A section heading: the label font, bold."""
+    label = QLabel(text)
+    font = label.font()
+    font.setBold(True)
+    label.setFont(font)
+    return label
