@@ -113,3 +113,13 @@ def test_a_killed_run_leaves_loadable_checkpoints_and_resumes(tiny_data, tmp_pat
     rows = (run / "metrics.csv").read_text().splitlines()[1:]
     assert [int(r.split(",")[0]) for r in rows] == list(range(1, killed_at + 2))
     assert not list(run.rglob("*.tmp"))  # resume clears temp files a kill left behind
+
+
+def test_no_display_gets_a_message_instead_of_a_crash(tmp_path):
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    result = subprocess.run([sys.executable, "-m", "workbench"], env=env, capture_output=True, text=True,
+                            timeout=120, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "no display to open the window on" in result.stderr and "workbench train" in result.stderr

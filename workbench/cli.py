@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import signal
 import sys
 import time
@@ -71,6 +72,11 @@ def _is_user_error(exc: Exception) -> bool:
 
 def _default_action() -> int:
     """No arguments: open the window; without the GUI installed, train on the sample data."""
+    if not _display_available():
+        print("error: no display to open the window on (DISPLAY and WAYLAND_DISPLAY are unset). "
+              "Train headless with `workbench train`, or set QT_QPA_PLATFORM=offscreen.",
+              file=sys.stderr)
+        return 2
     try:
         from workbench.gui import run_app  # noqa: PLC0415
     except ImportError:
@@ -78,6 +84,13 @@ def _default_action() -> int:
               file=sys.stderr)
         return main(["train"])
     return run_app()
+
+
+def _display_available() -> bool:
+    # Without a display Qt aborts the process with a core dump; say so plainly instead.
+    if not sys.platform.startswith("linux") or os.environ.get("QT_QPA_PLATFORM"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
 def build_parser() -> argparse.ArgumentParser:
