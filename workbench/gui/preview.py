@@ -197,13 +197,19 @@ class AugmentationPreview(QWidget):
 
     def set_samples(self, samples: list[tuple[str, int]], class_names: list[str]) -> None:
         """Preview these training ``(path, class_index)`` samples; ``class_names`` label them."""
-        self._samples = list(samples)
-        self._class_names = list(class_names)
+        samples, class_names = list(samples), list(class_names)
+        if (samples, class_names) == (self._samples, self._class_names):
+            return  # the window calls this on every settings edit; redo work only on a change
+        self._samples, self._class_names = samples, class_names
         self._schedule()
 
     def set_config(self, config: TrainConfig) -> None:
         """Preview under ``config``'s augmentation and image size (the seed is kept, so a
-        changed option is seen on the same draw)."""
+        changed option is seen on the same draw). Settings the preview does not show (epochs,
+        learning rate, …) change nothing and start no work."""
+        if (config.augment, config.image_size) == (
+                self._config.augment, self._config.image_size):
+            return
         self._config = copy.deepcopy(config)  # the form may keep editing its own object
         self._schedule()
 
