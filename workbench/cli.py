@@ -56,18 +56,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except Exception as exc:
-        if _is_user_error(exc):
+        from workbench.engine.trainer import USER_ERRORS
+
+        if isinstance(exc, USER_ERRORS):
             print(f"error: {exc}", file=sys.stderr)
             return 1
         raise
-
-
-def _is_user_error(exc: Exception) -> bool:
-    from workbench.data.scan import DatasetError
-    from workbench.engine.trainer import TrainingError
-    from workbench.models import WeightsError
-
-    return isinstance(exc, (DatasetError, TrainingError, WeightsError))
 
 
 def _default_action() -> int:

@@ -15,6 +15,7 @@ from workbench import __version__
 from workbench.config import TrainConfig, iterations_per_epoch
 from workbench.data.augment import BatchAugmenter
 from workbench.data.prepare import PreparedData, data_dir_of, prepare_data
+from workbench.data.scan import DatasetError
 from workbench.engine import events as ev
 from workbench.engine.checkpoint import load_checkpoint, save_checkpoint
 from workbench.engine.device import device_name, resolve_device
@@ -22,7 +23,7 @@ from workbench.engine.early_stopping import EarlyStopping
 from workbench.engine.evaluation import class_report, evaluate, misclassified
 from workbench.engine.schedules import Schedule
 from workbench.engine.summary import one_line_summary
-from workbench.models import build_model, count_parameters, normalization, set_backbone_frozen
+from workbench.models import WeightsError, build_model, count_parameters, normalization, set_backbone_frozen
 from workbench.runs import RunFolder
 
 _MAX_MISCLASSIFIED = 200
@@ -30,6 +31,11 @@ _MAX_MISCLASSIFIED = 200
 
 class TrainingError(RuntimeError):
     """A run cannot continue; the message is meant for the user."""
+
+
+# Failures whose message is written for the user (a bad folder, weights or run state): shown as
+# they are, never as a traceback, by the command line and the window alike.
+USER_ERRORS = (DatasetError, TrainingError, WeightsError)
 
 
 class Trainer:

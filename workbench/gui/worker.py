@@ -30,7 +30,7 @@ class TrainingWorker(QObject):
 
     @Slot()
     def run(self) -> None:
-        from workbench.engine.trainer import Trainer
+        from workbench.engine.trainer import USER_ERRORS, Trainer
 
         _yield_cpu_to_the_window()
         try:
@@ -43,7 +43,7 @@ class TrainingWorker(QObject):
         except (ConfigError, FileExistsError) as exc:
             self.failed.emit(str(exc))
         except Exception as exc:  # noqa: BLE001 — any failure must reach the window, not kill it
-            self.failed.emit(f"{exc.__class__.__name__}: {exc}" if not _is_user_error(exc) else str(exc))
+            self.failed.emit(str(exc) if isinstance(exc, USER_ERRORS) else f"{exc.__class__.__name__}: {exc}")
         else:
             self.finished.emit(summary)
 
@@ -66,14 +66,6 @@ def _yield_cpu_to_the_window() -> None:
             os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 5)
         except OSError:
             pass
-
-
-def _is_user_error(exc: Exception) -> bool:
-    from workbench.data.scan import DatasetError
-    from workbench.engine.trainer import TrainingError
-    from workbench.models import WeightsError
-
-    return isinstance(exc, (DatasetError, TrainingError, WeightsError))
 
 
 class TrainingController(QObject):
