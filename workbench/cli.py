@@ -100,6 +100,11 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--runs-dir", help="folder that holds runs (default: your data directory)")
     train.add_argument("--resume", metavar="RUN", help="continue the run folder RUN from last.pt")
     train.add_argument("--quiet", action="store_true", help="print only the summary")
+    train.add_argument("--events-jsonl", metavar="PATH",
+                       help="write every engine event as one JSON line to PATH ('-': stdout; the "
+                            "summary lines then go to stderr). Under torchrun only rank 0 writes")
+    train.add_argument("--stop-file", metavar="PATH",
+                       help="stop after the current batch (all processes) when PATH appears")
     _add_config_flags(train)
     train.set_defaults(func=cmd_train)
     return parser
@@ -168,26 +173,56 @@ def cmd_train(args: argparse.Namespace) -> int:
         raise ConfigError([f"{args.resume} is not a Workbench run folder (no config.json)"])
     config = config_from_args(args)
     trainer = Trainer(config, out=args.out, resume=args.resume, runs_root=args.runs_dir)
-    printer = ProgressPrinter(quiet=args.quiet)
+    main = trainer.dist.is_main  # under torchrun only rank 0 reports; the others train quietly
+    printer = ProgressPrinter(quiet=args.quiet or not main)
     trainer.subscribe(printer)
+    out = sys.stdout
+    events_file = None
+    if args.events_jsonl and main:
+        to_stdout = args.events_jsonl == "-"
+        events_file = sys.stdout if to_stdout else open(args.events_jsonl, "w", encoding="utf-8")  # noqa: SIM115
+        out = sys.stderr if to_stdout else sys.stdout
+        from workbench.engine.events import JsonLinesWriter
+
+        trainer.subscribe(JsonLinesWriter(events_file))
+    if args.stop_file:
+        from workbench.engine.stop_file import watch_stop_file
+
+        watch_stop_file(args.stop_file, trainer.request_stop)
     _stop_on_interrupt(trainer)
-    summary = trainer.run()
+    try:
+        summary = trainer.run()
+    finally:
+        if events_file not in (None, sys.stdout):
+            events_file.close()
     printer.close()
-    print(Trainer.one_line_summary(summary))
-    print(f"Run folder: {summary['run_dir']}")
+    if main:
+        print(Trainer.one_line_summary(summary), file=out)
+        print(f"Run folder: {summary['run_dir']}", file=out)
     return 1 if summary["status"] == "failed" else 0
 
 
 def _stop_on_interrupt(trainer) -> None:
-    """First Ctrl+C: finish the current batch and keep the checkpoints. Second: abort."""
+    """First Ctrl+C: finish the current batch and keep the checkpoints. Second: abort.
+
+    Under torchrun, Ctrl+C reaches every process and torchrun follows with SIGTERM: both only
+    ask for the stop, which all processes then take after the same batch (torchrun kills
+    processes still running 30 s later).
+    """
+    distributed = trainer.dist.active
+
     def handler(signum, frame):
-        if trainer.stop_requested:
+        if trainer.stop_requested and not distributed:
             raise KeyboardInterrupt
-        print("\nStopping after the current batch (Ctrl+C again to abort)…", file=sys.stderr)
+        if not trainer.stop_requested and trainer.dist.is_main:
+            print("\nStopping after the current batch" + ("" if distributed else " (Ctrl+C again to abort)")
+                  + "…", file=sys.stderr)
         trainer.request_stop()
 
     try:
         signal.signal(signal.SIGINT, handler)
+        if distributed:
+            signal.signal(signal.SIGTERM, handler)
     except ValueError:
         pass  # not the main thread (e.g. called from tests in a worker): no handler
 

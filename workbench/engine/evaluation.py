@@ -11,8 +11,9 @@ from torch import nn
 @torch.no_grad()
 def evaluate(model: nn.Module, source, batch_size: int, prepare: Callable[[torch.Tensor], torch.Tensor],
              criterion: nn.Module, device: torch.device, amp: bool,
-             collect: bool = False) -> dict:
-    """Mean loss and accuracy over ``source``; with ``collect`` also every prediction.
+             collect: bool = False, indices: torch.Tensor | None = None) -> dict:
+    """Mean loss and accuracy over ``source`` (or its ``indices``); with ``collect`` also every
+    prediction. ``loss_sum`` and ``correct`` let several processes combine their parts exactly.
 
     Sums stay on the device and are read once at the end (no per-batch synchronisation).
     """
@@ -21,7 +22,7 @@ def evaluate(model: nn.Module, source, batch_size: int, prepare: Callable[[torch
     correct = torch.zeros((), device=device, dtype=torch.long)
     seen = 0
     preds, confs, labels = [], [], []
-    order = torch.arange(len(source))
+    order = torch.arange(len(source)) if indices is None else indices
     for images, y in source.batches(order, batch_size):
         y = y.to(device, non_blocking=True)
         x = prepare(images.to(device, non_blocking=True))
@@ -40,6 +41,8 @@ def evaluate(model: nn.Module, source, batch_size: int, prepare: Callable[[torch
         "loss": (loss_sum / max(seen, 1)).item(),
         "accuracy": correct.item() / max(seen, 1),
         "count": seen,
+        "loss_sum": loss_sum.item(),
+        "correct": correct.item(),
     }
     if collect:
         result["predictions"] = torch.cat(preds).tolist() if preds else []

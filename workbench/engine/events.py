@@ -3,9 +3,10 @@ so subscribers on other threads or in other processes (JSON lines) can use them 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TextIO
 
 RUN_START = "run_start"
 CACHE_PROGRESS = "cache_progress"
@@ -47,3 +48,27 @@ class EventBus:
         for fn in list(self._subscribers):
             fn(event)
         return event
+
+
+class JsonLinesWriter:
+    """A subscriber writing each event as one JSON line (``{"event": kind, ...}``), flushed at
+    once, so another process (the window running ``torchrun``) can follow the run live."""
+
+    def __init__(self, stream: TextIO):
+        self.stream = stream
+
+    def __call__(self, event: Event) -> None:
+        self.stream.write(json.dumps(event.to_dict(), default=str) + "\n")
+        self.stream.flush()
+
+
+def parse_event_line(line: str) -> Event | None:
+    """The event of one line written by :class:`JsonLinesWriter`; None for any other line."""
+    try:
+        data = json.loads(line)
+    except ValueError:
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("event"), str):
+        return None
+    kind = data.pop("event")
+    return Event(kind, data)

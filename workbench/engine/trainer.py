@@ -17,8 +17,9 @@ from workbench.data.augment import BatchAugmenter
 from workbench.data.prepare import PreparedData, data_dir_of, prepare_data
 from workbench.data.scan import DatasetError
 from workbench.engine import events as ev
-from workbench.engine.checkpoint import load_checkpoint, save_checkpoint
-from workbench.engine.device import device_name, resolve_device
+from workbench.engine.checkpoint import save_checkpoint
+from workbench.engine.device import device_name
+from workbench.engine.distributed import Distributed
 from workbench.engine.early_stopping import EarlyStopping
 from workbench.engine.evaluation import class_report, evaluate, misclassified
 from workbench.engine.schedules import Schedule
@@ -51,10 +52,16 @@ class Trainer:
         self._scan = scan  # a fresh DatasetScan of config.data_dir (the window's) saves a rescan
         self.events = ev.EventBus()
         self._stop = threading.Event()
-        if resume is not None:
-            self.run_folder = RunFolder(resume)
-        else:
-            self.run_folder = RunFolder.create(out, model=config.model, root=runs_root)
+        # Under torchrun: this process's rank, its GPU and the process group (see distributed.py).
+        self.dist = Distributed.from_environment(self.config.device)
+        self.dist.set_log(self.log)
+        try:
+            self.run_folder = self.dist.run_folder(
+                lambda: RunFolder(resume) if resume is not None
+                else RunFolder.create(out, model=config.model, root=runs_root))
+        except BaseException:
+            self.dist.close()
+            raise
         self.resuming = resume is not None
         self.history: list[dict] = []
         self.data: PreparedData | None = None
@@ -65,12 +72,16 @@ class Trainer:
         return self.events.subscribe(fn)
 
     def request_stop(self) -> None:
-        """Ask the run to end after the current batch; the best checkpoint is kept."""
-        self._stop.set()
+        """Ask the run to end after the current batch; the best checkpoint is kept. Under
+        torchrun every process stops after the same batch."""
+        if self.dist.active:
+            self.dist.request_stop()
+        else:
+            self._stop.set()
 
     @property
     def stop_requested(self) -> bool:
-        return self._stop.is_set()
+        return self._stop.is_set() or self.dist.stop_wished
 
     def run(self) -> dict:
         """Train to the end (or until stopped) and return the summary written to summary.json."""
@@ -86,7 +97,10 @@ class Trainer:
             self.events.emit(ev.ERROR, message=str(exc), type=exc.__class__.__name__)
             self._write_summary()
             raise
-        return self._finish()
+        try:
+            return self._finish()
+        finally:
+            self.dist.close()
 
     def log(self, message: str) -> None:
         try:
@@ -99,13 +113,14 @@ class Trainer:
     def _setup(self) -> None:
         cfg = self.config
         rf = self.run_folder
-        self.device = resolve_device(cfg.device)
+        self.device = self.dist.resolve_device(cfg.device)
         self.amp = cfg.mixed_precision and self.device.type == "cuda"
         self.channels_last = cfg.channels_last and self.device.type == "cuda"
         if self.device.type == "cuda":
             torch.backends.cudnn.benchmark = True
         torch.manual_seed(cfg.seed)
-        cfg.save_json(rf.config_path)
+        if self.dist.is_main:
+            cfg.save_json(rf.config_path)
         self.log(f"Workbench {__version__}: run folder {rf.path}")
         self.log(f"Scanning {data_dir_of(cfg)}")
 
@@ -118,10 +133,12 @@ class Trainer:
         if self.device.type == "cuda":
             self._place_cache_on_gpu()
         n_train = len(self.data.train)
-        if cfg.batch_size > n_train:
-            raise TrainingError(f"Batch size {cfg.batch_size} is larger than the {n_train} training "
-                                f"images; choose a batch size of at most {n_train}.")
-        self.iterations = iterations_per_epoch(n_train, cfg.batch_size)
+        n_shard = self.dist.shard_size(n_train)  # n_train with one process
+        if cfg.batch_size > n_shard:
+            raise TrainingError(f"Batch size {cfg.batch_size} is larger than the {n_shard} training "
+                                f"images{' per process' if self.dist.active else ''}; choose a batch "
+                                f"size of at most {n_shard}.")
+        self.iterations = iterations_per_epoch(n_shard, cfg.batch_size)
 
         classes = self.data.class_names
         self.model = build_model(cfg.model, len(classes), pretrained=cfg.pretrained,
@@ -145,6 +162,7 @@ class Trainer:
         self.start_epoch = 0
         if self.resuming:
             self._load_resume_state()
+        self.dist.decorrelate(self.augment_gen)
 
         self.events.emit(
             ev.RUN_START, run_dir=str(rf.path), model=cfg.model, class_names=classes,
@@ -155,7 +173,12 @@ class Trainer:
             history=list(self.history))
         self.log(f"Training {cfg.model} ({count_parameters(self.model):,} parameters) on "
                  f"{device_name(self.device)}: {n_train} training images ÷ batch {cfg.batch_size} = "
-                 f"{self.iterations} iterations per epoch; {cfg.epochs} epochs.")
+                 f"{self.iterations} iterations per epoch; {cfg.epochs} epochs."
+                 if not self.dist.active else
+                 f"{device_name(self.device)} × {self.dist.world_size} processes: {n_train} training "
+                 f"images ÷ (batch {cfg.batch_size} × {self.dist.world_size} processes = effective batch "
+                 f"{cfg.batch_size * self.dist.world_size}) = {self.iterations} iterations per epoch; "
+                 f"{cfg.epochs} epochs.")
 
     def _place_cache_on_gpu(self) -> None:
         sources = [s for s in (self.data.train, self.data.val) if not s.streaming]
@@ -169,11 +192,10 @@ class Trainer:
     def _load_resume_state(self) -> None:
         for stale in self.run_folder.remove_stale_temp_files():
             self.log(f"Removed {stale.name}, a file left half-written when the run was interrupted.")
-        path = self.run_folder.checkpoint_path("last")
-        if not path.exists():
+        state = self.dist.read_checkpoint(self.run_folder.checkpoint_path("last"))
+        if state is None:
             self.log("No last.pt in the run folder yet: starting it from the first epoch.")
             return
-        state = load_checkpoint(path)
         if state["class_names"] != self.data.class_names:
             raise TrainingError(
                 f"The dataset's classes {self.data.class_names} differ from the run's "
@@ -234,7 +256,7 @@ class Trainer:
                 self.events.emit(ev.EARLY_STOP, epoch=epoch + 1, reason=es.stop_reason())
                 self.log(f"Epoch {epoch + 1}: early stopping ({es.stop_reason()}).")
                 return
-            if self._stop.is_set():
+            if self.dist.agree_stop(self._stop):
                 self._stop_reason = f"stopped by user after epoch {epoch + 1}"
                 self._status = "stopped"
                 return
@@ -253,6 +275,8 @@ class Trainer:
         seen, pending = 0, []
         started = time.perf_counter()
         order = torch.randperm(len(self.data.train), generator=self.shuffle_gen)
+        order = self.dist.train_shard(order, epoch, first=epoch == self.start_epoch)
+        forward = self.dist.training_model(model)  # DDP under torchrun, else the model itself
         lr = self.schedule.lr
         for i, (images, labels) in enumerate(self.data.train.batches(order, cfg.batch_size), start=1):
             if images.device.type == "cpu" and device.type == "cuda":
@@ -263,7 +287,7 @@ class Trainer:
             if self.channels_last:
                 x = x.contiguous(memory_format=torch.channels_last)
             with torch.autocast(device.type, enabled=self.amp):
-                logits = model(x)
+                logits = forward(x)
                 loss = self.criterion(logits, labels)
             self.optimizer.zero_grad(set_to_none=True)
             self.scaler.scale(loss).backward()
@@ -280,19 +304,21 @@ class Trainer:
                 if not self._flush(epoch, pending, seen, started):
                     return None
                 pending = []
-            if self._stop.is_set():  # checked after the flush: a subscriber may have asked
+            if self.dist.agree_stop(self._stop, i):  # after the flush: a subscriber may have asked
                 self._stop_reason = (f"stopped by user during epoch {epoch + 1} (that epoch is not "
                                      f"counted; resume continues from it)")
                 self._status = "stopped"
                 self.log(self._stop_reason)
                 return None
         seconds = time.perf_counter() - started
+        self.dist.sync_buffers(model)
+        loss_sum, correct, seen = self.dist.sums(loss_sum, correct, seen)  # whole-data totals
         return {"loss": (loss_sum / max(seen, 1)).item(), "accuracy": correct.item() / max(seen, 1),
                 "lr": lr, "images": seen, "seconds": seconds}
 
     def _flush(self, epoch: int, pending: list, seen: int, started: float) -> bool:
         """Report batches since the last flush; False when a loss was NaN/inf (the run stops)."""
-        losses = torch.stack([p[1] for p in pending]).float().tolist()
+        losses = self.dist.mean(torch.stack([p[1] for p in pending]).float()).tolist()
         elapsed = time.perf_counter() - started
         memory = (torch.cuda.memory_allocated(self.device) / 2**20
                   if self.device.type == "cuda" else None)
@@ -309,9 +335,13 @@ class Trainer:
         return True
 
     def _evaluate(self, collect: bool = False) -> dict:
-        return evaluate(self.model, self.data.val, self.config.batch_size * 2,
-                        lambda x: self._prepare_eval(x), self.criterion, self.device, self.amp,
-                        collect=collect)
+        # Each process scores its part of the validation set and the sums are combined; the
+        # final report (collect) scores all of it on every process.
+        result = evaluate(self.model, self.data.val, self.config.batch_size * 2,
+                          lambda x: self._prepare_eval(x), self.criterion, self.device, self.amp,
+                          collect=collect,
+                          indices=None if collect else self.dist.val_indices(len(self.data.val)))
+        return result if collect else self.dist.reduce_evaluation(result)
 
     def _prepare_eval(self, images: torch.Tensor) -> torch.Tensor:
         x = self.augmenter(images, train=False)
@@ -319,6 +349,8 @@ class Trainer:
 
     # Checkpoints and summary ----------------------------------------------------------------
     def _save(self, which: str, epoch: int) -> None:
+        if not self.dist.is_main:
+            return  # only rank 0 writes the run folder
         path = self.run_folder.checkpoint_path(which)
         state = {
             "format": "workbench-checkpoint-1",
@@ -352,15 +384,16 @@ class Trainer:
         return getattr(self, "_elapsed_before", 0.0) + time.perf_counter() - self._started
 
     def _finish(self) -> dict:
-        best_path = self.run_folder.checkpoint_path("best")
+        report = self.dist.weights_report(self.model)  # {} with one process
         restore = self.config.restore_best_weights or self._status == "failed"
-        if restore and best_path.exists() and self.history:
-            self.model.load_state_dict(load_checkpoint(best_path)["model"])
+        best = self.dist.read_checkpoint(self.run_folder.checkpoint_path("best")) \
+            if restore and self.history else None
+        if best is not None:
+            self.model.load_state_dict(best["model"])
             self.log(f"Restored the weights of the best epoch ({self._best_epoch()}).")
-        report = {}
         if self.history:
             final = self._evaluate(collect=True)
-            report = class_report(final["labels"], final["predictions"], self.data.class_names)
+            report.update(class_report(final["labels"], final["predictions"], self.data.class_names))
             report["final_val_loss"], report["final_val_acc"] = final["loss"], final["accuracy"]
             report["misclassified"] = misclassified(self.data.val.paths, final, self.data.class_names,
                                                     limit=_MAX_MISCLASSIFIED)
@@ -400,6 +433,9 @@ class Trainer:
             "workbench_version": __version__,
         }
         summary.update(extra or {})
+        if self.dist.active:
+            summary["processes"] = self.dist.world_size
+            summary["effective_batch_size"] = cfg.batch_size * self.dist.world_size
         try:
             self.run_folder.write_json(self.run_folder.summary_path, summary)
         except OSError as exc:
