@@ -324,6 +324,7 @@ class MainWindow(QMainWindow):
         self._global_iteration = 0
         self.tabs.setCurrentIndex(1)
         self._save_settings()
+        self.controller.processes = self.form.processes()  # > 1: torchrun child processes
         self.controller.start(config, runs_root=self.settings.value("runs_dir", str(default_runs_root())),
                               scan=self.scan)
         self.statusBar().showMessage("Training…")

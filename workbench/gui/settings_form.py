@@ -45,6 +45,8 @@ TIPS = {
     "weight_decay": "Pulls weights towards zero to reduce overfitting.",
     "label_smoothing": "Softens the targets a little so the model is less over-confident.",
     "early_stopping": "Stop when the monitored metric stops improving for 'patience' epochs.",
+    "gpus": "Train on this many GPUs at once (one process each, torch DDP): each GPU takes its own "
+            "batch, so the effective batch is batch size × GPUs.",
 }
 
 
@@ -123,6 +125,10 @@ class SettingsForm(QWidget):
         self.seed = _spin(0, 2**31 - 1, TIPS["seed"], "Seed")
         self.device = _combo(("auto", "cpu", "cuda", "mps"), TIPS["device"], "Device")
         self.mixed_precision = _check("Mixed precision (CUDA)", TIPS["mixed_precision"], "Mixed precision")
+        # The number of processes is how a run is launched (torchrun), not a TrainConfig field.
+        self.gpu_count = _cuda_device_count()
+        self.gpus = _spin(1, max(self.gpu_count, 1), TIPS["gpus"], "GPUs")
+        self.gpus.setValue(max(self.gpu_count, 1))
 
         self.aug_enabled = _check("Augment training images", "Random changes to each training image "
                                   "every epoch, so the model generalises.", "Augmentation")
@@ -181,6 +187,8 @@ class SettingsForm(QWidget):
         form.addRow("Validation fraction", self.val_fraction)
         form.addRow("Seed", self.seed)
         form.addRow("Device", self.device)
+        form.addRow("GPUs", self.gpus)
+        form.setRowVisible(self.gpus, self.gpu_count > 1)
         form.addRow("", self.mixed_precision)
 
         aug_box = QGroupBox("Augmentation")
@@ -217,7 +225,7 @@ class SettingsForm(QWidget):
                 self.schedule, self.weight_decay, self.label_smoothing, self.image_size, self.val_fraction,
                 self.seed, self.device, self.mixed_precision, self.aug_enabled, self.aug_hflip,
                 self.aug_vflip, self.aug_rotation, self.aug_shift, self.aug_shear, self.aug_zoom,
-                self.aug_crop, self.aug_colour, self.aug_fill]
+                self.aug_crop, self.aug_colour, self.aug_fill, self.gpus]
 
     # Config <-> widgets ----------------------------------------------------------------------
     def set_config(self, config: TrainConfig) -> None:
@@ -304,19 +312,42 @@ class SettingsForm(QWidget):
         self._refresh()
         self.changed.emit()
 
+    def processes(self) -> int:
+        """Processes the run trains on: the GPUs setting (shown with 2+ CUDA GPUs), or
+        WORKBENCH_PROCESSES for tests and CPU clusters."""
+        from workbench.gui.worker import processes_from_environment
+
+        forced = processes_from_environment()
+        if forced > 1:
+            return forced
+        if self.gpu_count > 1 and self.device.currentData() in ("auto", "cuda"):
+            return self.gpus.value()
+        return 1
+
     def problems(self) -> list[str]:
         config = self.config()
         problems = config.problems()
-        if self.n_train is not None and config.batch_size > self.n_train:
-            problems.append(f"batch size {config.batch_size} is larger than the {self.n_train} "
-                            "training images")
+        processes = self.processes()
+        if self.n_train is not None and config.batch_size > self.n_train // processes:
+            per = " per process" if processes > 1 else ""
+            problems.append(f"batch size {config.batch_size} is larger than the "
+                            f"{self.n_train // processes} training images{per}")
         return problems
 
     def _refresh(self) -> None:
         c = self.config()
         count = self.param_counts.get(c.model)
         self.params_label.setText(f"{count:,} parameters" if count else "counting parameters…")
-        if self.n_train:
+        processes = self.processes()
+        if self.n_train and processes > 1:
+            # Each process trains on its share (the remainder is left out of each epoch).
+            per_epoch = iterations_per_epoch(self.n_train // processes, c.batch_size)
+            unit = "GPUs" if self.gpu_count > 1 else "processes"
+            self.derived.setText(
+                f"{self.n_train} training images ÷ (batch {c.batch_size} × {processes} {unit} = effective "
+                f"batch {c.batch_size * processes}) = {per_epoch} iterations per epoch; {c.epochs} epochs "
+                f"= {per_epoch * c.epochs:,} iterations")
+        elif self.n_train:
             per_epoch = iterations_per_epoch(self.n_train, c.batch_size)
             self.derived.setText(
                 f"{self.n_train} training images ÷ batch {c.batch_size} = {per_epoch} iterations per "
@@ -336,6 +367,12 @@ class SettingsForm(QWidget):
                                               "Weights (*.safetensors *.pt *.pth)")
         if path:
             self.weights_path.setText(path)
+
+
+def _cuda_device_count() -> int:
+    import torch
+
+    return torch.cuda.device_count() if torch.cuda.is_available() else 0
 
 
 def _set_combo(box: QComboBox, value: str) -> None:

@@ -68,8 +68,18 @@ def _yield_cpu_to_the_window() -> None:
             pass
 
 
+def processes_from_environment() -> int:
+    """WORKBENCH_PROCESSES=N makes the window train on N processes under torchrun even without
+    GPUs (for tests and CPU clusters); unset, the window's GPUs setting decides."""
+    try:
+        return max(1, int(os.environ.get("WORKBENCH_PROCESSES", "1")))
+    except ValueError:
+        return 1
+
+
 class TrainingController(QObject):
-    """Owns the worker thread of the current run; at most one run at a time."""
+    """Owns the current run: a worker thread, or torchrun child processes when ``processes`` > 1
+    (:mod:`workbench.gui.process_worker`); at most one run at a time, the same signals either way."""
 
     event = Signal(str, object)
     finished = Signal(object)
@@ -80,14 +90,19 @@ class TrainingController(QObject):
         super().__init__(parent)
         self._thread: QThread | None = None
         self._worker: TrainingWorker | None = None
+        self._process_run = None
+        self.processes = 1  # processes (GPUs) of the next run; the window's GPUs setting
 
     @property
     def running(self) -> bool:
-        return self._thread is not None
+        return self._thread is not None or self._process_run is not None
 
     def start(self, config: TrainConfig, out=None, resume=None, runs_root=None, scan=None) -> None:
         if self.running:
             raise RuntimeError("a run is already in progress")
+        if self.processes > 1:
+            self._start_processes(config, out, resume, runs_root)
+            return
         self._thread = QThread()
         self._thread.setObjectName("TrainingThread")
         self._worker = TrainingWorker(config, out, resume, runs_root, scan)
@@ -102,12 +117,33 @@ class TrainingController(QObject):
         self._thread.start(QThread.Priority.LowPriority)
         self.runningChanged.emit(True)
 
+    def _start_processes(self, config: TrainConfig, out, resume, runs_root) -> None:
+        from workbench.gui.process_worker import ProcessTrainingRun
+
+        run = ProcessTrainingRun(config, self.processes, out, resume, runs_root, parent=self)
+        run.event.connect(self.event)
+        run.finished.connect(self.finished)
+        run.failed.connect(self.failed)
+        run.ended.connect(self._cleanup_processes)
+        self._process_run = run
+        run.start()
+        self.runningChanged.emit(True)
+
+    def _cleanup_processes(self) -> None:
+        self._process_run.deleteLater()
+        self._process_run = None
+        self.runningChanged.emit(False)
+
     def stop(self) -> None:
         """Ask the run to end after the current batch; the best checkpoint is kept."""
         if self._worker is not None:
             self._worker.request_stop()
+        if self._process_run is not None:
+            self._process_run.request_stop()
 
     def wait(self, msecs: int = 30_000) -> bool:
+        if self._process_run is not None:
+            return self._process_run.wait(msecs)
         return self._thread.wait(msecs) if self._thread is not None else True
 
     def _cleanup(self) -> None:

@@ -1,0 +1,51 @@
+"""The window's multi-process path: torchrun with 2 CPU processes (gloo), shown like any run."""
+
+from workbench.gui.process_worker import failure_message
+
+
+def _open(qtbot, window, path):
+    with qtbot.waitSignal(window.datasetOpened, timeout=30_000):
+        window.open_dataset(path)
+
+
+def test_two_process_run_fills_the_plots_and_stops_cleanly(qtbot, window, tiny_data, monkeypatch):
+    monkeypatch.setenv("WORKBENCH_PROCESSES", "2")
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    _open(qtbot, window, tiny_data)
+    form = window.form
+    form.model.setCurrentIndex(form.model.findData("small_cnn"))
+    form.image_size.setValue(32)
+    form.batch_size.setValue(8)
+    form.epochs.setValue(100)
+    form.early_stopping.setChecked(False)
+    assert form.derived.text().startswith(
+        "52 training images ÷ (batch 8 × 2 processes = effective batch 16) = 4 iterations per epoch")
+    epochs = []
+
+    def on_event(kind, data):
+        if kind == "epoch_end":
+            epochs.append(data["epoch"])
+            if data["epoch"] == 2:
+                window.stop_button.click()  # reaches both processes through the stop file
+
+    window.controller.event.connect(on_event)
+    with qtbot.waitSignal(window.runFinished, timeout=240_000) as blocker:
+        window.start_button.click()
+        assert window.controller.running and window.stop_button.isEnabled()
+    summary = blocker.args[0]
+    assert summary is not None, window.last_error
+    assert summary["status"] == "stopped" and summary["processes"] == 2
+    assert summary["weights_identical_across_processes"] is True
+    assert 2 <= summary["stopped_epoch"] <= 3 and epochs[:2] == [1, 2]
+    assert window.plots.point_count("train_loss") >= 2 and window.plots.point_count("val_acc") >= 2
+    assert window.plots.point_count("iter_raw") >= 2 * 4
+    assert "2 processes" in window.log.toPlainText()
+    qtbot.waitUntil(lambda: not window.controller.running and window.start_button.isEnabled())
+
+
+def test_a_failing_process_shows_the_cli_error_not_a_traceback():
+    stderr = ("[rank1]: Traceback (most recent call last):\n[rank1]:   File ...\n"
+              "[rank0]: error: Run folder /x already exists and is not empty\n"
+              "torch.distributed.elastic.multiprocessing.errors.ChildFailedError:\n")
+    assert failure_message(stderr, 1) == "Run folder /x already exists and is not empty"
+    assert failure_message("boom\n", 3).startswith("The training processes ended with exit code 3.")

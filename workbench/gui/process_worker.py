@@ -1,0 +1,126 @@
+"""A run on several processes (GPUs): ``torchrun`` as a child process, followed through the
+JSON-lines events its rank 0 writes to stdout.
+
+It emits the same signals as the in-process :class:`~workbench.gui.worker.TrainingWorker`, so the
+window shows both runs the same way. Stop creates a stop file the run polls; every process then
+stops after the same batch and the run ends like any stopped run.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QProcess, Signal
+
+from workbench.config import TrainConfig
+from workbench.engine.events import parse_event_line
+
+_STDERR_KEPT = 20_000  # characters of the processes' stderr kept for an error message
+
+
+def torchrun_command(processes: int, config_path: Path, stop_path: Path, out=None, resume=None,
+                     runs_root=None) -> list[str]:
+    """The arguments after the Python executable: ``-m torch.distributed.run … -m workbench train …``."""
+    args = ["-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={processes}",
+            "-m", "workbench", "train", "--config", str(config_path), "--events-jsonl", "-",
+            "--stop-file", str(stop_path), "--quiet"]
+    for flag, value in (("--out", out), ("--resume", resume), ("--runs-dir", runs_root)):
+        if value is not None:
+            args += [flag, str(value)]
+    return args
+
+
+class ProcessTrainingRun(QObject):
+    """One ``torchrun`` training run in child processes. Lives in the GUI thread: QProcess reads
+    the pipes asynchronously, and each line is a small JSON parse."""
+
+    event = Signal(str, object)
+    finished = Signal(object)  # the run summary (dict)
+    failed = Signal(str)  # a message for the user
+    ended = Signal()  # the processes are gone (after finished or failed)
+
+    def __init__(self, config: TrainConfig, processes: int, out=None, resume=None, runs_root=None,
+                 parent=None):
+        super().__init__(parent)
+        self._dir = Path(tempfile.mkdtemp(prefix="workbench-run-"))
+        config_path, self._stop_path = self._dir / "config.json", self._dir / "stop"
+        config.save_json(config_path)
+        self._args = torchrun_command(processes, config_path, self._stop_path, out, resume, runs_root)
+        self._stdout = b""
+        self._stderr = ""
+        self._summary: dict | None = None
+        self._error: str | None = None
+        self.process = QProcess(self)
+        self.process.readyReadStandardOutput.connect(self._read_stdout)
+        self.process.readyReadStandardError.connect(self._read_stderr)
+        self.process.finished.connect(self._on_finished)
+        self.process.errorOccurred.connect(self._on_error)
+
+    def start(self) -> None:
+        self.process.start(sys.executable, self._args)
+
+    def request_stop(self) -> None:
+        """Every process stops after the same batch (the run polls this file)."""
+        self._stop_path.touch()
+
+    def wait(self, msecs: int) -> bool:
+        if self.process.state() == QProcess.ProcessState.NotRunning:
+            return True
+        return self.process.waitForFinished(msecs)
+
+    # Output ----------------------------------------------------------------------------------
+    def _read_stdout(self) -> None:
+        self._stdout += bytes(self.process.readAllStandardOutput().data())
+        *lines, self._stdout = self._stdout.split(b"\n")
+        for line in lines:
+            self._handle_line(line.decode("utf-8", errors="replace"))
+
+    def _handle_line(self, line: str) -> None:
+        event = parse_event_line(line)
+        if event is None:
+            return  # a stray line (a library's warning): not an event
+        if event.kind == "run_end":
+            self._summary = event.data
+        elif event.kind == "error":
+            self._error = event.data.get("message") or event.data.get("type")
+        self.event.emit(event.kind, event.data)
+
+    def _read_stderr(self) -> None:
+        text = bytes(self.process.readAllStandardError().data()).decode("utf-8", errors="replace")
+        self._stderr = (self._stderr + text)[-_STDERR_KEPT:]
+
+    def _on_finished(self, exit_code: int, _status) -> None:
+        self._read_stdout()
+        if self._stdout:
+            self._handle_line(self._stdout.decode("utf-8", errors="replace"))
+            self._stdout = b""
+        self._read_stderr()
+        if self._summary is not None:
+            self.finished.emit(self._summary)
+        else:
+            self.failed.emit(self._error or failure_message(self._stderr, exit_code))
+        self._end()
+
+    def _on_error(self, error) -> None:
+        if error == QProcess.ProcessError.FailedToStart:
+            self.failed.emit(f"Could not start the training processes ({sys.executable} -m "
+                             f"torch.distributed.run): {self.process.errorString()}")
+            self._end()
+
+    def _end(self) -> None:
+        shutil.rmtree(self._dir, ignore_errors=True)
+        self.ended.emit()
+
+
+def failure_message(stderr: str, exit_code: int) -> str:
+    """What the failing processes said: the CLI's ``error: …`` line, else the end of stderr."""
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    for line in reversed(lines):
+        text = line.split("]:", 1)[1].strip() if line.startswith("[rank") and "]:" in line else line
+        if text.startswith("error: "):
+            return text[len("error: "):]
+    tail = "\n".join(lines[-15:])
+    return f"The training processes ended with exit code {exit_code}.\n{tail}".strip()
