@@ -93,3 +93,13 @@ def test_stop_file_stops_both_processes_after_the_same_batch(fast_config, tmp_pa
     assert last["epoch"] == summary["stopped_epoch"] == len(run.read_metrics())
     assert summary["weights_identical_across_processes"] is True
     assert _events(events_path)[-1]["event"] == "run_end"
+
+    # Resume under torchrun: rank 0 reads last.pt, every process loads it, one more epoch.
+    before = run.read_metrics()
+    more = str(summary["stopped_epoch"] + 1)
+    proc = _torchrun(out / "config.json", "--resume", str(out), "--epochs", more)
+    _, err = proc.communicate(timeout=240)
+    assert proc.returncode == 0, err[-3000:]
+    after = run.read_metrics()
+    assert len(after) == len(before) + 1 and after[:-1] == before
+    assert f"Resumed after epoch {summary['stopped_epoch']} of {more}." in run.log_path.read_text()

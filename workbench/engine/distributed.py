@@ -304,9 +304,10 @@ class Distributed:
 
         dist.all_reduce(tensor, op=dist.ReduceOp.MAX if op == "max" else dist.ReduceOp.SUM)
 
-    def decorrelate(self, generator: torch.Generator) -> None:
-        """Give ranks above 0 their own augmentation stream, derived from the shared one, so
-        images on different processes do not get the same random transforms (rank 0 keeps it)."""
+    def decorrelate(self, generator: torch.Generator, seed: int, epoch: int) -> None:
+        """Give ranks above 0 their own augmentation stream for ``epoch``, so images on different
+        processes do not get the same random transforms. Rank 0 keeps the run's stream (saved in
+        last.pt); the others' depend only on (seed, epoch, rank), so a resume continues exactly."""
         if self.active and self.rank > 0:
-            base = int(torch.randint(2**62, (1,), generator=generator))
-            generator.manual_seed(base + self.rank)
+            key = hashlib.sha256(f"{seed}:{epoch}:{self.rank}".encode()).digest()
+            generator.manual_seed(int.from_bytes(key[:8], "little") >> 1)

@@ -162,7 +162,6 @@ class Trainer:
         self.start_epoch = 0
         if self.resuming:
             self._load_resume_state()
-        self.dist.decorrelate(self.augment_gen)
 
         self.events.emit(
             ev.RUN_START, run_dir=str(rf.path), model=cfg.model, class_names=classes,
@@ -276,6 +275,7 @@ class Trainer:
         started = time.perf_counter()
         order = torch.randperm(len(self.data.train), generator=self.shuffle_gen)
         order = self.dist.train_shard(order, epoch, first=epoch == self.start_epoch)
+        self.dist.decorrelate(self.augment_gen, cfg.seed, epoch)
         forward = self.dist.training_model(model)  # DDP under torchrun, else the model itself
         lr = self.schedule.lr
         for i, (images, labels) in enumerate(self.data.train.batches(order, cfg.batch_size), start=1):
