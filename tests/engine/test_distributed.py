@@ -48,7 +48,12 @@ def test_two_processes_train_one_run_like_a_single_process(fast_config, tmp_path
     log = run.log_path.read_text()
     assert "Epoch 1: 2 processes trained on 26 images each; 0 images seen by more than one process" in log
     assert log.count("Workbench ") == 1  # the other process wrote nothing to the log
-    assert load_checkpoint(run.checkpoint_path("last"))["epoch"] == 2
+    last = load_checkpoint(run.checkpoint_path("last"))
+    assert last["epoch"] == 2
+    # The epoch's validation, scored in two halves and summed, is that of the whole set (the
+    # final report scores all of it in one process with the same weights).
+    assert abs(last["history"][-1]["val_loss"] - summary["final_val_loss"]) < 1e-5
+    assert last["history"][-1]["val_acc"] == summary["final_val_acc"]
     assert not any(k.startswith("module.") for k in load_checkpoint(run.checkpoint_path("best"))["model"])
 
     single = Trainer(fast_config, out=tmp_path / "single")

@@ -49,3 +49,35 @@ def test_a_failing_process_shows_the_cli_error_not_a_traceback():
               "torch.distributed.elastic.multiprocessing.errors.ChildFailedError:\n")
     assert failure_message(stderr, 1) == "Run folder /x already exists and is not empty"
     assert failure_message("boom\n", 3).startswith("The training processes ended with exit code 3.")
+
+
+def test_gpus_setting_shows_with_several_gpus_and_gives_the_effective_batch(qtbot, monkeypatch):
+    from workbench.gui import settings_form
+
+    monkeypatch.delenv("WORKBENCH_PROCESSES", raising=False)
+    monkeypatch.setattr(settings_form, "_cuda_device_count", lambda: 4)
+    form = settings_form.SettingsForm()
+    qtbot.addWidget(form)
+    layout = form.gpus.parentWidget().layout()
+    assert layout.isRowVisible(form.gpus) and form.gpus.value() == 4 and form.gpus.maximum() == 4
+    form.set_training_count(320)
+    form.batch_size.setValue(32)
+    form.epochs.setValue(10)
+    assert form.processes() == 4
+    assert form.derived.text() == ("320 training images ÷ (batch 32 × 4 GPUs = effective batch 128) = "
+                                   "3 iterations per epoch; 10 epochs = 30 iterations")
+    form.batch_size.setValue(100)
+    assert "larger than the 80 training images per process" in form.problems_label.text()
+    form.device.setCurrentIndex(form.device.findData("cpu"))
+    assert form.processes() == 1 and form.derived.text().startswith("320 training images ÷ batch 100")
+
+
+def test_gpus_setting_is_hidden_with_one_gpu(qtbot, monkeypatch):
+    from workbench.gui import settings_form
+
+    monkeypatch.delenv("WORKBENCH_PROCESSES", raising=False)
+    monkeypatch.setattr(settings_form, "_cuda_device_count", lambda: 1)
+    form = settings_form.SettingsForm()
+    qtbot.addWidget(form)
+    assert not form.gpus.parentWidget().layout().isRowVisible(form.gpus)
+    assert form.processes() == 1

@@ -370,9 +370,15 @@ class SettingsForm(QWidget):
 
 
 def _cuda_device_count() -> int:
+    """CUDA GPUs the window can train on at once: torchrun needs a Python interpreter, which a
+    packaged (frozen) app does not have, so there it counts as one."""
+    import sys
+
     import torch
 
-    return torch.cuda.device_count() if torch.cuda.is_available() else 0
+    if getattr(sys, "frozen", False) or not torch.cuda.is_available():
+        return 0
+    return torch.cuda.device_count()
 
 
 def _set_combo(box: QComboBox, value: str) -> None:
