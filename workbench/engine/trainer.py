@@ -96,6 +96,7 @@ class Trainer:
             self.log(f"Run failed: {exc}")
             self.events.emit(ev.ERROR, message=str(exc), type=exc.__class__.__name__)
             self._write_summary()
+            self.dist.close()
             raise
         try:
             return self._finish()
@@ -170,13 +171,13 @@ class Trainer:
             device=str(self.device), device_name=device_name(self.device),
             cached=not self.data.train.streaming, parameters=count_parameters(self.model),
             history=list(self.history))
-        self.log(f"Training {cfg.model} ({count_parameters(self.model):,} parameters) on "
-                 f"{device_name(self.device)}: {n_train} training images ÷ batch {cfg.batch_size} = "
-                 f"{self.iterations} iterations per epoch; {cfg.epochs} epochs."
-                 if not self.dist.active else
-                 f"{device_name(self.device)} × {self.dist.world_size} processes: {n_train} training "
-                 f"images ÷ (batch {cfg.batch_size} × {self.dist.world_size} processes = effective batch "
-                 f"{cfg.batch_size * self.dist.world_size}) = {self.iterations} iterations per epoch; "
+        where, batch = device_name(self.device), f"batch {cfg.batch_size}"
+        if self.dist.active:
+            n = self.dist.world_size
+            where += f" × {n} processes"
+            batch = f"({batch} × {n} processes = effective batch {cfg.batch_size * n})"
+        self.log(f"Training {cfg.model} ({count_parameters(self.model):,} parameters) on {where}: "
+                 f"{n_train} training images ÷ {batch} = {self.iterations} iterations per epoch; "
                  f"{cfg.epochs} epochs.")
 
     def _place_cache_on_gpu(self) -> None:
