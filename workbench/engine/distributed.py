@@ -75,6 +75,7 @@ class Distributed:
         self._ddp: nn.Module | None = None
         self._ddp_key: tuple | None = None
         self._log: Callable[[str], None] = lambda message: None
+        self._owns_group = False
 
     # Set-up and tear-down ---------------------------------------------------------------------
     @classmethod
@@ -101,9 +102,9 @@ class Distributed:
         else:
             self.device = torch.device("cpu")
             backend = "gloo"
-        if not dist.is_initialized():
-            dist.init_process_group(backend=backend, device_id=self.device if device.type == "cuda"
-                                    else None)
+        if not dist.is_initialized():  # a script of the user's may have joined one already
+            dist.init_process_group(backend=backend)
+            self._owns_group = True
         return self
 
     def set_log(self, log: Callable[[str], None]) -> None:
@@ -114,7 +115,7 @@ class Distributed:
         if self.active:
             import torch.distributed as dist
 
-            if dist.is_initialized():
+            if self._owns_group and dist.is_initialized():
                 dist.destroy_process_group()
             self.active = False
 
