@@ -81,3 +81,17 @@ def test_gpus_setting_is_hidden_with_one_gpu(qtbot, monkeypatch):
     qtbot.addWidget(form)
     assert not form.gpus.parentWidget().layout().isRowVisible(form.gpus)
     assert form.processes() == 1
+
+
+def test_a_refused_multi_process_run_shows_the_reason_in_the_window(qtbot, window, fast_config, tmp_path,
+                                                                    monkeypatch):
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    taken = tmp_path / "taken"
+    taken.mkdir()
+    (taken / "notes.txt").write_text("not a run")
+    window.controller.processes = 2
+    with qtbot.waitSignal(window.controller.failed, timeout=120_000) as blocker:
+        window.controller.start(fast_config, out=str(taken))
+    assert blocker.args[0].startswith(f"Run folder {taken} already exists and is not empty")
+    qtbot.waitUntil(lambda: not window.controller.running)
+    assert (taken / "notes.txt").read_text() == "not a run"
