@@ -15,10 +15,11 @@ def watch_stop_file(path: str | Path, request_stop: Callable[[], None]) -> threa
     path, done = Path(path), threading.Event()
 
     def poll() -> None:
-        while not done.wait(POLL_SECONDS):
-            if path.exists():
+        while not done.is_set():
+            if path.exists():  # checked at once too: a stop asked before the run started counts
                 request_stop()
                 return
+            done.wait(POLL_SECONDS)
 
     threading.Thread(target=poll, name="stop-file-watch", daemon=True).start()
     return done
