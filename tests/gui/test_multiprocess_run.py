@@ -95,3 +95,22 @@ def test_a_refused_multi_process_run_shows_the_reason_in_the_window(qtbot, windo
     assert blocker.args[0].startswith(f"Run folder {taken} already exists and is not empty")
     qtbot.waitUntil(lambda: not window.controller.running)
     assert (taken / "notes.txt").read_text() == "not a run"
+
+
+def test_a_run_that_outlives_the_wait_gets_sigterm_and_still_ends_cleanly(qtbot, window, fast_config,
+                                                                          tmp_path, monkeypatch):
+    """Closing the window waits, then sends torchrun SIGTERM: it passes the signal to both
+    processes, whose handlers stop them after the same batch, so the run folder is complete."""
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    fast_config.epochs = 200
+    window.controller.processes = 2
+    summaries = []
+    window.controller.finished.connect(summaries.append)
+    with qtbot.waitSignal(window.controller.event, timeout=120_000,
+                          check_params_cb=lambda kind, data: kind == "epoch_end"):
+        window.controller.start(fast_config, out=str(tmp_path / "run"))
+    assert window.controller.wait(1)  # no stop asked: SIGTERM after 1 ms
+    qtbot.waitUntil(lambda: not window.controller.running)
+    assert summaries and summaries[0]["status"] == "stopped"
+    assert summaries[0]["weights_identical_across_processes"] is True
+    assert (tmp_path / "run" / "checkpoints" / "last.pt").exists()

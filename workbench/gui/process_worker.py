@@ -67,9 +67,15 @@ class ProcessTrainingRun(QObject):
         self._stop_path.touch()
 
     def wait(self, msecs: int) -> bool:
+        """Wait for the processes to end; past ``msecs`` (say the window is closing) torchrun gets
+        SIGTERM, which it passes on to every process (they stop cleanly; it kills them 30 s later),
+        so no process outlives the window."""
         if self.process.state() == QProcess.ProcessState.NotRunning:
             return True
-        return self.process.waitForFinished(msecs)
+        if self.process.waitForFinished(msecs):
+            return True
+        self.process.terminate()
+        return self.process.waitForFinished(40_000)
 
     # Output ----------------------------------------------------------------------------------
     def _read_stdout(self) -> None:
