@@ -14,12 +14,15 @@ Under ``torchrun`` (RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR set) each process:
   ``n mod W`` images of each epoch's order are left out of that epoch (at most W-1 images, a
   different few each epoch), so every process runs the same number of optimizer steps and no
   image counts twice;
-* averages gradients through DDP; batch losses, epoch totals and validation sums (loss sum,
-  correct count, image count) are summed over processes, so every metric is the exact one of the
-  whole data, not a mean of means, and every process takes the same early-stopping decision;
+* averages gradients through DDP; epoch totals and validation sums (loss sum, correct count,
+  image count) are summed over processes, so every metric is the exact one of the whole data, not
+  a mean of means, and every process takes the same early-stopping decision; the plotted batch
+  loss is the mean over processes (the same everywhere, so a NaN stops all of them at once);
+  batch-norm statistics are rank 0's, broadcast before validation as DDP does before a forward;
 * stops after the same batch as the others: a stop wish (signal, stop file, user) is combined
   with a max-reduction at every check, so all processes see the same answer at the same step;
-* writes nothing: only rank 0 creates the run folder and writes logs, metrics and checkpoints.
+* writes nothing unless it is rank 0, which alone creates the run folder and writes the log,
+  metrics, summary and checkpoints.
 """
 
 from __future__ import annotations
