@@ -41,3 +41,17 @@ def fast_config(tiny_data):
 
     return TrainConfig(data_dir=str(tiny_data), model="small_cnn", image_size=32, epochs=2,
                        batch_size=8, workers=1, seed=0)
+
+
+@pytest.fixture(scope="session")
+def trained_run(tiny_data, tmp_path_factory) -> Path:
+    """One real short run (small_cnn, 2 epochs on tiny_data), shared read-only by the tests that
+    export, predict and list runs. Copy it before changing it."""
+    from workbench.config import TrainConfig
+    from workbench.engine.trainer import Trainer
+
+    config = TrainConfig(data_dir=str(tiny_data), model="small_cnn", image_size=32, epochs=2,
+                         batch_size=8, workers=1, seed=0)
+    out = tmp_path_factory.mktemp("shared_runs") / "tiny-small_cnn"
+    Trainer(config, out=out).run()
+    return out
