@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QRunnable, QSettings, Qt, QThreadPool, QTimer, Signal
+from PySide6.QtCore import QSettings, Qt, QThreadPool, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -34,35 +34,19 @@ from workbench.config import ConfigError, TrainConfig
 # Imported here, before the window shows: a first import inside the worker thread would run
 # extension-module initialisation (torch, torchvision) under the GIL and freeze the window.
 from workbench.engine import trainer as _trainer  # noqa: F401
+from workbench.gui.common import CallSignals as _Call
+from workbench.gui.common import PoolTask as _Task
 from workbench.gui.dataset_panel import DatasetPanel
 from workbench.gui.plots import TrainingPlots
 from workbench.gui.preview import AugmentationPreview
 from workbench.gui.progress import ProgressPanel
 from workbench.gui.results import ResultsView
+from workbench.gui.runs_view import RunsView
 from workbench.gui.settings_form import SettingsForm
 from workbench.gui.worker import TrainingController
-from workbench.runs import default_runs_root
+from workbench.resources_path import sample_data_dir
 
 MAX_RECENT = 8
-
-
-class _Call(QObject):
-    done = Signal(int, object, object)  # request id, result, error message
-
-
-class _Task(QRunnable):
-    """Runs ``fn()`` on the thread pool; the result comes back through a queued signal."""
-
-    def __init__(self, request: int, fn, signal: _Call):
-        super().__init__()
-        self.request, self.fn, self.signal = request, fn, signal
-
-    def run(self) -> None:
-        try:
-            result, error = self.fn(), None
-        except Exception as exc:  # noqa: BLE001 — reported to the user, never raised on a pool thread
-            result, error = None, str(exc)
-        self.signal.done.emit(self.request, result, error)
 
 
 class MainWindow(QMainWindow):
@@ -176,6 +160,7 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(dataset_tab, "Dataset")
         self.tabs.addTab(training_tab, "Training")
         self.tabs.addTab(self.results, "Results")
+        self._build_history_views()
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(left)
@@ -186,6 +171,15 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.device_label)
         self.resize(1400, 900)
         self._update_buttons(False)
+
+    def _build_history_views(self) -> None:
+        self.runs_view = RunsView(self.settings)
+        self.tabs.addTab(self.runs_view, "Runs")
+        self.controller.event.connect(self.runs_view.training_event)
+        self.controller.runningChanged.connect(self.runs_view.set_training)
+        self.runs_view.rerunRequested.connect(self.rerun)
+        self.runs_view.resumeRequested.connect(self.resume_run)
+        self.runs_view.refresh()
 
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
@@ -314,6 +308,29 @@ class MainWindow(QMainWindow):
         except ConfigError as exc:
             self.statusBar().showMessage(str(exc))
             return
+        self._save_settings()
+        self._launch(config, scan=self.scan)
+
+    def rerun(self, config: TrainConfig) -> None:
+        """Load a past run's settings into the form and train them once its image folder is scanned."""
+        if self.controller.running:
+            return
+
+        def start_when_scanned(scan) -> None:
+            self.datasetOpened.disconnect(start_when_scanned)
+            if scan is not None:
+                self.start_training()
+
+        self.form.set_config(config)
+        self.datasetOpened.connect(start_when_scanned)
+        self.open_dataset(config.data_dir or sample_data_dir())
+
+    def resume_run(self, run_dir: str, config: TrainConfig) -> None:
+        """Continue a stopped or unfinished run in its own folder, from its last checkpoint."""
+        if not self.controller.running:
+            self._launch(config, resume=run_dir)
+
+    def _launch(self, config: TrainConfig, resume: str | None = None, scan=None) -> None:
         self.plots.reset()
         self.progress.reset()
         self.results.clear()
@@ -323,10 +340,8 @@ class MainWindow(QMainWindow):
         self._pending_batches.clear()
         self._global_iteration = 0
         self.tabs.setCurrentIndex(1)
-        self._save_settings()
-        self.controller.start(config, runs_root=self.settings.value("runs_dir", str(default_runs_root())),
-                              scan=self.scan)
-        self.statusBar().showMessage("Training…")
+        self.controller.start(config, runs_root=self.runs_view.runs_root(), scan=scan, resume=resume)
+        self.statusBar().showMessage("Resuming…" if resume else "Training…")
 
     def stop_training(self) -> None:
         if self.controller.running:
