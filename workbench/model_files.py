@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import struct
+import warnings
 import zipfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -181,7 +182,7 @@ def _load_torch_weights(path: Path, fmt: str, run_dir: Path | None = None,
         try:
             data = torch.load(path, map_location="cpu", weights_only=True)
         except Exception as exc:  # noqa: BLE001 — refuse anything that is not plain tensors
-            raise WeightsError(_refusal(path, exc)) from exc
+            raise WeightsError(refusal_message(path, exc)) from exc
         if isinstance(data, dict) and isinstance(data.get("model"), dict) and "class_names" in data:
             run = run_dir or (path.parent.parent if path.parent.name == "checkpoints" else path.parent)
             meta = ModelMetadata.from_checkpoint(data, run, checkpoint or path.stem)
@@ -204,7 +205,9 @@ def _load_torch_weights(path: Path, fmt: str, run_dir: Path | None = None,
 def _load_torchscript(path: Path) -> LoadedModel:
     extra = {TORCHSCRIPT_EXTRA: ""}
     try:
-        module = torch.jit.load(str(path), map_location="cpu", _extra_files=extra)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)  # TorchScript is deprecated upstream
+            module = torch.jit.load(str(path), map_location="cpu", _extra_files=extra)
     except Exception as exc:  # noqa: BLE001 — a damaged or foreign archive
         raise WeightsError(f"Cannot load TorchScript model {path}: {exc}") from exc
     if extra[TORCHSCRIPT_EXTRA]:
@@ -263,7 +266,8 @@ def _tensors_only(data: Any, path: Path) -> dict[str, torch.Tensor]:
     return data
 
 
-def _refusal(path: Path, exc: Exception) -> str:
+def refusal_message(path: Path, exc: Exception) -> str:
+    """Why ``torch.load(weights_only=True)`` failed, without torch's advice to retry unsafely."""
     if isinstance(exc, OSError):
         return f"Cannot read {path}: {exc.strerror or exc}"
     return (f"Refused to load {path}: it is not a plain weights file ({exc.__class__.__name__}). "

@@ -46,8 +46,6 @@ class Predictor:
         self.image_size: int = meta.image_size
         self.source: str = str(model.source)
         self.format: str = model.format
-        self._mean = np.asarray(meta.mean, dtype=np.float32).reshape(1, 3, 1, 1)
-        self._std = np.asarray(meta.std, dtype=np.float32).reshape(1, 3, 1, 1)
 
     @classmethod
     def load(cls, path: str | Path, checkpoint: str = "best") -> Predictor:
@@ -60,8 +58,7 @@ class Predictor:
 
     def preprocess(self, images: Sequence[np.ndarray]) -> np.ndarray:
         """uint8 HWC images at the model's size → the normalised float32 NCHW batch it expects."""
-        batch = np.stack([np.asarray(im).transpose(2, 0, 1) for im in images]).astype(np.float32)
-        return (batch / np.float32(255) - self._mean) / self._std
+        return to_model_input(images, self.model.metadata.mean, self.model.metadata.std)
 
     def logits(self, images: Sequence[np.ndarray]) -> np.ndarray:
         """Raw model outputs [N, classes] for uint8 HWC images at the model's size."""
@@ -102,6 +99,14 @@ class Predictor:
         if isinstance(item, Image.Image):
             return fit_image(item, self.image_size)
         return load_image(str(item), self.image_size)
+
+
+def to_model_input(images: Sequence[np.ndarray], mean: Sequence[float], std: Sequence[float]) -> np.ndarray:
+    """uint8 HWC images → float32 NCHW, scaled to 0..1 and normalised as in training."""
+    batch = np.stack([np.asarray(im) for im in images]).transpose(0, 3, 1, 2).astype(np.float32)
+    mean_ = np.asarray(mean, dtype=np.float32).reshape(1, 3, 1, 1)
+    std_ = np.asarray(std, dtype=np.float32).reshape(1, 3, 1, 1)
+    return np.ascontiguousarray((batch / np.float32(255) - mean_) / std_)
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
