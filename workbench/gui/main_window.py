@@ -43,6 +43,7 @@ from workbench.gui.progress import ProgressPanel
 from workbench.gui.results import ResultsView
 from workbench.gui.runs_view import RunsView
 from workbench.gui.settings_form import SettingsForm
+from workbench.gui.try_it import TryItView
 from workbench.gui.worker import TrainingController
 from workbench.resources_path import sample_data_dir
 
@@ -180,6 +181,14 @@ class MainWindow(QMainWindow):
         self.runs_view.rerunRequested.connect(self.rerun)
         self.runs_view.resumeRequested.connect(self.resume_run)
         self.runs_view.refresh()
+        self.try_it = TryItView()
+        self.tabs.addTab(self.try_it, "Try it")
+        self.runFinished.connect(self.try_it.run_finished)
+        self.runs_view.tryRequested.connect(self._try_model)
+
+    def _try_model(self, path: str) -> None:
+        self.try_it.set_model(path)
+        self.tabs.setCurrentWidget(self.try_it)
 
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
