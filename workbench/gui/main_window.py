@@ -14,7 +14,6 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
-    QInputDialog,
     QLabel,
     QLineEdit,
     QMainWindow,
@@ -37,6 +36,7 @@ from workbench.engine import trainer as _trainer  # noqa: F401
 from workbench.gui.common import CallSignals as _Call
 from workbench.gui.common import PoolTask as _Task
 from workbench.gui.dataset_panel import DatasetPanel
+from workbench.gui.export_dialog import ExportDialog
 from workbench.gui.plots import TrainingPlots
 from workbench.gui.preview import AugmentationPreview
 from workbench.gui.progress import ProgressPanel
@@ -185,6 +185,7 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.try_it, "Try it")
         self.runFinished.connect(self.try_it.run_finished)
         self.runs_view.tryRequested.connect(self._try_model)
+        self.runs_view.exportRequested.connect(self.export_model_dialog)
 
     def _try_model(self, path: str) -> None:
         self.try_it.set_model(path)
@@ -196,10 +197,10 @@ class MainWindow(QMainWindow):
         self.open_action.triggered.connect(self.choose_folder)
         file_menu.addAction(self.open_action)
         self.recent_menu = file_menu.addMenu("Open &recent")
-        self.save_action = QAction("&Save weights…", self, shortcut=QKeySequence("Ctrl+S"))
-        self.save_action.triggered.connect(self.save_weights_dialog)
-        self.save_action.setEnabled(False)
-        file_menu.addAction(self.save_action)
+        self.export_action = QAction("&Export model…", self, shortcut=QKeySequence("Ctrl+E"))
+        self.export_action.triggered.connect(lambda: self.export_model_dialog())
+        self.export_action.setEnabled(False)
+        file_menu.addAction(self.export_action)
         file_menu.addSeparator()
         quit_action = QAction("&Quit", self, shortcut=QKeySequence.StandardKey.Quit)
         quit_action.triggered.connect(self.close)
@@ -211,7 +212,7 @@ class MainWindow(QMainWindow):
         self.stop_action = QAction("S&top training", self, shortcut=QKeySequence(Qt.Key.Key_Escape))
         self.stop_action.triggered.connect(self.stop_training)
         train_menu.addActions([self.start_action, self.stop_action])
-        for action in (self.open_action, self.save_action, self.start_action, self.stop_action):
+        for action in (self.open_action, self.export_action, self.start_action, self.stop_action):
             self.addAction(action)  # shortcuts work whatever has focus
 
         help_menu = self.menuBar().addMenu("&Help")
@@ -380,7 +381,7 @@ class MainWindow(QMainWindow):
         elif kind == "log":
             self.log.appendPlainText(data["message"])
         elif kind == "checkpoint_saved":
-            self.save_action.setEnabled(True)
+            self.export_action.setEnabled(True)
 
     def _flush_batches(self) -> None:
         if not self._pending_batches:
@@ -405,7 +406,7 @@ class MainWindow(QMainWindow):
         self.log.appendPlainText(line)
         self.statusBar().showMessage(line)
         self.tabs.setTabText(2, "Results •")
-        self.save_action.setEnabled(bool(summary.get("best_epoch")))
+        self.export_action.setEnabled(bool(summary.get("best_epoch")))
         self.runFinished.emit(summary)
 
     def _on_failed(self, message: str) -> None:
@@ -425,28 +426,16 @@ class MainWindow(QMainWindow):
             self.start_action.setEnabled(not running)
             self.stop_action.setEnabled(running)
 
-    # Weights -------------------------------------------------------------------------------------
-    def save_weights_dialog(self) -> None:
-        if not self.run_dir:
-            return
-        which, ok = QInputDialog.getItem(self, "Save weights", "Checkpoint", ["best", "last"], 0, False)
-        if not ok:
-            return
-        path, _ = QFileDialog.getSaveFileName(self, "Save weights", f"{Path(self.run_dir).name}-{which}"
-                                              ".safetensors", "safetensors (*.safetensors);;PyTorch (*.pt)")
-        if path:
-            self.save_weights(which, path)
-
-    def save_weights(self, which: str, path: str) -> Path | None:
-        from workbench.export import save_weights
-
-        try:
-            out = save_weights(self.run_dir, which, path)
-        except (OSError, ValueError) as exc:
-            self.statusBar().showMessage(f"Could not save weights: {exc}")
+    # Export ------------------------------------------------------------------------------------
+    def export_model_dialog(self, run_dir: str | None = None) -> ExportDialog | None:
+        """Open the export dialog for ``run_dir`` (default: this window's latest run)."""
+        run_dir = run_dir or self.run_dir
+        if not run_dir:
             return None
-        self.statusBar().showMessage(f"Saved the {which} weights to {out}")
-        return out
+        dialog = ExportDialog(run_dir, self)
+        dialog.exported.connect(lambda result: self.statusBar().showMessage(result.describe()))
+        dialog.open()
+        return dialog
 
     # Settings persistence -----------------------------------------------------------------------
     def _remember_folder(self, folder: str) -> None:
