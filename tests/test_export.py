@@ -15,11 +15,9 @@ from workbench.model_files import detect_format, metadata_path_for
 from workbench.predict import Predictor
 
 
-@pytest.fixture(scope="module")
-def exports(trained_run, tmp_path_factory):
-    """One export per format of the shared run, into a folder of its own."""
-    out = tmp_path_factory.mktemp("exports")
-    return {fmt: export_model(trained_run, fmt, out=out) for fmt in FORMATS}
+@pytest.fixture
+def exports(exported_models):
+    return exported_models
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
@@ -65,7 +63,7 @@ def test_metadata_also_travels_inside_the_files_that_allow_it(exports):
 def test_every_export_predicts_like_the_run(exports, trained_run, tiny_data):
     images = sorted(tiny_data.glob("*/*.jpg"))[::5]
     reference = Predictor.load(trained_run)
-    arrays = [np.asarray(reference._read(p)) for p in images]
+    arrays = [np.asarray(reference.read_image(p)) for p in images]
     expected = reference.logits(arrays)
     for fmt, result in exports.items():
         predictor = Predictor.load(result.path)

@@ -102,6 +102,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--quiet", action="store_true", help="print only the summary")
     _add_config_flags(train)
     train.set_defaults(func=cmd_train)
+    from workbench.cli_tools import register as register_tools
+
+    register_tools(sub)  # export, predict, runs
     return parser
 
 

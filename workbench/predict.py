@@ -78,7 +78,7 @@ class Predictor:
         for item in images:
             label = _label(item)
             try:
-                arrays.append(self._read(item))
+                arrays.append(self.read_image(item))
                 labels.append(label)
             except Exception as exc:  # noqa: BLE001 — any decoder failure means: skip this image
                 reason = f"could not be read ({exc.__class__.__name__}: {exc})"
@@ -95,7 +95,8 @@ class Predictor:
             results.append(Prediction(label, [(self.class_names[i], float(row[i])) for i in best]))
         return results
 
-    def _read(self, item: str | Path | Image.Image) -> np.ndarray:
+    def read_image(self, item: str | Path | Image.Image) -> np.ndarray:
+        """An image file or PIL image as a uint8 HWC array at the model's input size."""
         if isinstance(item, Image.Image):
             return fit_image(item, self.image_size)
         return load_image(str(item), self.image_size)
