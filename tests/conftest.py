@@ -81,7 +81,7 @@ def booby_trapped_model(tmp_path):
         trap = _RunsShellCommand(f"touch '{marker}'")
         path = tmp_path / name
         if legacy:
-            path.write_bytes(pickle.dumps({"conv.weight": [0.0], "trap": trap}))
+            path.write_bytes(pickle.dumps({"conv.weight": [0.0], "trap": trap}, protocol=2))
         else:
             torch.save({"conv.weight": torch.zeros(1), "trap": trap}, path)
         return path, marker
