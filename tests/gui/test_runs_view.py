@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from workbench.config import TrainConfig
@@ -117,8 +118,11 @@ def test_delete_asks_first_and_cancel_keeps_the_folder(qtbot, window, past_runs,
     assert Path(victim).is_dir() and view.table.rowCount() == 2
 
     monkeypatch.setattr(QMessageBox, "question", answer(QMessageBox.StandardButton.Yes))
+    window.tabs.setCurrentWidget(view)
+    window.activateWindow()
+    view.table.setFocus()
     with qtbot.waitSignal(view.runsDeleted, timeout=20_000) as deleted:
-        view.delete_button.click()
+        qtbot.keyClick(view.table, Qt.Key.Key_Delete)  # the Del key does what Delete… does
     assert deleted.args[0] == [victim]
     assert not Path(victim).exists() and (root / "run-2-epochs").is_dir()
     qtbot.waitUntil(lambda: view.table.rowCount() == 1, timeout=20_000)

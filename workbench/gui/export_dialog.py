@@ -60,7 +60,7 @@ class ExportDialog(QDialog):
         self.setWindowTitle(f"Export model — {self.run_dir.name}")
         self.message_box: QMessageBox | None = None
         self._path_edited = False
-        self._pool = QThreadPool(self)
+        self._exporting = False
         self._signals = CallSignals()
         self._signals.done.connect(self._on_done)
 
@@ -102,6 +102,9 @@ class ExportDialog(QDialog):
         self.export_button.setAccessibleName("Export")
         self.export_button.setToolTip("Write the file and verify it")
         self.export_button.setDefault(True)
+        cancel = self.buttons.button(QDialogButtonBox.StandardButton.Cancel)
+        cancel.setAccessibleName("Cancel export")
+        cancel.setToolTip("Close without exporting")
         self.buttons.accepted.connect(self.start_export)
         self.buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
@@ -134,14 +137,25 @@ class ExportDialog(QDialog):
         fmt, which = self.format.currentData(), self.checkpoint.currentData()
         out = self.path.text().strip() or None
         run_dir = self.run_dir
-        for widget in (self.format, self.checkpoint, self.path, self.export_button):
-            widget.setEnabled(False)
         self.status.setText(f"Exporting {FORMAT_NAMES[fmt]} and verifying it…")
-        self._pool.start(PoolTask(0, lambda: export_model(run_dir, fmt, which, out), self._signals))
+        self._set_busy(True)
+        # The global pool, not one owned by the dialog: destroying an owned pool would block the
+        # GUI thread until a running export ends.
+        QThreadPool.globalInstance().start(PoolTask(0, lambda: export_model(run_dir, fmt, which, out),
+                                                    self._signals))
+
+    def _set_busy(self, busy: bool) -> None:
+        self._exporting = busy
+        for widget in (self.format, self.checkpoint, self.path, self.export_button,
+                       self.buttons.button(QDialogButtonBox.StandardButton.Cancel)):
+            widget.setEnabled(not busy)
+
+    def reject(self) -> None:
+        if not self._exporting:  # the export finishes (a few seconds) and reports before closing
+            super().reject()
 
     def _on_done(self, _request: int, result, error) -> None:
-        for widget in (self.format, self.checkpoint, self.path, self.export_button):
-            widget.setEnabled(True)
+        self._set_busy(False)
         if error:
             self.status.setText(f"Export failed: {error}")
             self._show_message(QMessageBox.Icon.Critical, "Export failed", error)

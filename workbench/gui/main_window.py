@@ -433,6 +433,7 @@ class MainWindow(QMainWindow):
         if not run_dir:
             return None
         dialog = ExportDialog(run_dir, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.exported.connect(lambda result: self.statusBar().showMessage(result.describe()))
         dialog.open()
         return dialog

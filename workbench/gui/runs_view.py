@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, QThreadPool, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFileDialog,
@@ -125,6 +126,7 @@ class RunsView(QWidget):
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
         self.table.itemSelectionChanged.connect(self._on_selection)
+        QShortcut(QKeySequence.StandardKey.Delete, self.table, self.delete_selected)
 
         self.rerun_button = _button("Re-run", "Re-run", "Train again with this run's settings and image "
                                     "folder (loads them into the settings form)", self._rerun)
@@ -136,7 +138,7 @@ class RunsView(QWidget):
                                      "safetensors, TorchScript or ONNX",
                                      lambda: self._emit_path(self.exportRequested))
         self.delete_button = _button("Delete…", "Delete runs", "Delete the selected run folders "
-                                     "(asks first)", self.delete_selected)
+                                     "(asks first; Del key)", self.delete_selected)
         buttons = QHBoxLayout()
         for button in (self.rerun_button, self.resume_button, self.try_button, self.export_button):
             buttons.addWidget(button)
@@ -205,6 +207,7 @@ class RunsView(QWidget):
     def refresh(self) -> None:
         """List the runs folder again (off the GUI thread); ``runsListed`` fires when shown."""
         root = self.runs_root()
+        self._show_root()  # the setting may have been changed elsewhere since
         self._start(_LIST, lambda: list_runs(root))
 
     def _show_runs(self, runs: list[RunInfo]) -> None:
