@@ -60,17 +60,17 @@ def test_opening_a_run_shows_its_stored_curves_results_and_settings(qtbot, windo
     run = RunFolder(path)
     history, summary = run.read_metrics(), run.read_json(run.summary_path)
     for key in ("train_loss", "val_loss", "train_acc", "val_acc"):
-        x, y = view.plots.curves[key].getData()
+        x, y = view.details.plots.curves[key].getData()
         assert list(x) == [1.0, 2.0]
         assert np.allclose(y, [row[key] for row in history])
-    assert view.plots.point_count("iter_raw") == 0 and not view.plots.iter_plot.isVisible()
-    matrix = view.results.matrix_table
+    assert view.details.plots.point_count("iter_raw") == 0 and not view.details.plots.iter_plot.isVisible()
+    matrix = view.details.results.matrix_table
     shown = [[int(matrix.item(r, c).text()) for c in range(matrix.columnCount())]
              for r in range(matrix.rowCount())]
     assert shown == summary["confusion_matrix"] and len(shown) == 4
-    assert view.results.summary == summary
-    assert json.loads(view.config_text.toPlainText()) == run.read_json(run.config_path)
-    assert "run-2-epochs" in view.run_title.text()
+    assert view.details.results.summary == summary
+    assert json.loads(view.details.config_text.toPlainText()) == run.read_json(run.config_path)
+    assert "run-2-epochs" in view.details.title.text()
     assert view.rerun_button.isEnabled() and view.export_button.isEnabled()
     assert not view.resume_button.isEnabled()  # it finished: nothing to resume
 
@@ -82,9 +82,9 @@ def test_selecting_two_runs_overlays_their_validation_curves(qtbot, window, past
     with qtbot.waitSignal(view.runsCompared, timeout=20_000) as blocker:
         view.select_runs(paths)
     assert sorted(blocker.args[0]) == ["run-1-epochs", "run-2-epochs"]
-    assert view.details.currentWidget() is view.compare
+    assert view.details.tabs.currentWidget() is view.details.compare
     for key in ("val_loss", "val_acc"):
-        curves = view.compare.curves[key]
+        curves = view.details.compare.curves[key]
         assert sorted(curves) == ["run-1-epochs", "run-2-epochs"]
         for name, curve in curves.items():
             history = RunFolder(Path(root) / name).read_metrics()
@@ -93,7 +93,7 @@ def test_selecting_two_runs_overlays_their_validation_curves(qtbot, window, past
             assert np.allclose(y, [row[key] for row in history])
         colours = {curve.opts["pen"].color().name() for curve in curves.values()}
         assert len(colours) == 2
-        legend = view.compare.plots[key].getPlotItem().legend
+        legend = view.details.compare.plots[key].getPlotItem().legend
         assert sorted(label.text for _sample, label in legend.items) == ["run-1-epochs", "run-2-epochs"]
 
 

@@ -8,7 +8,6 @@ the selected run. Folders are read on the thread pool; the GUI thread only draws
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, QThreadPool, Signal
@@ -20,20 +19,17 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QMessageBox,
-    QPlainTextEdit,
     QPushButton,
     QSplitter,
     QTableWidget,
     QTableWidgetItem,
-    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from workbench.config import ConfigError, TrainConfig
-from workbench.gui.common import CallSignals, PoolTask, bold_label
-from workbench.gui.plots import RunComparisonPlots, TrainingPlots
-from workbench.gui.results import ResultsView
+from workbench.gui.common import CallSignals, PoolTask
+from workbench.gui.run_details import RunDetails
 from workbench.runs import RunFolder, RunInfo, default_runs_root, delete_run, list_runs
 
 COLUMNS = ("Run", "Started", "Model", "Dataset", "Epochs", "Best", "Status")
@@ -145,37 +141,16 @@ class RunsView(QWidget):
         buttons.addStretch(1)
         buttons.addWidget(self.delete_button)
 
-        self.run_title = bold_label("")
-        self.run_title.setWordWrap(True)
-        self.run_title.setAccessibleName("Selected run")
-        self.plots = TrainingPlots(epoch_only=True)
-        self.results = ResultsView()
-        self.config_text = QPlainTextEdit()
-        self.config_text.setReadOnly(True)
-        self.config_text.setAccessibleName("Run configuration")
-        self.config_text.setToolTip("The run's config.json: every setting it was trained with")
-        self.compare = RunComparisonPlots()
-        self.details = QTabWidget()
-        self.details.setAccessibleName("Run details")
-        self.details.addTab(self.plots, "Curves")
-        self.details.addTab(self.results, "Results")
-        self.details.addTab(self.config_text, "Settings")
-        self.details.addTab(self.compare, "Compare")
-
+        self.details = RunDetails()
         upper = QWidget()
         column = QVBoxLayout(upper)
         column.setContentsMargins(0, 0, 0, 0)
         column.addLayout(top)
         column.addWidget(self.table, 1)
         column.addLayout(buttons)
-        lower = QWidget()
-        column = QVBoxLayout(lower)
-        column.setContentsMargins(0, 0, 0, 0)
-        column.addWidget(self.run_title)
-        column.addWidget(self.details, 1)
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(upper)
-        splitter.addWidget(lower)
+        splitter.addWidget(self.details)
         splitter.setStretchFactor(1, 2)
         splitter.setChildrenCollapsible(False)
         layout = QVBoxLayout(self)
@@ -235,7 +210,7 @@ class RunsView(QWidget):
                 table.selectRow(row)
         table.blockSignals(False)
         if not runs:
-            self.run_title.setText(f"No runs in {self.runs_root()} yet: train a model, or choose "
+            self.details.title.setText(f"No runs in {self.runs_root()} yet: train a model, or choose "
                                    "another runs folder.")
         elif self.current and self.current["path"] not in {str(r.path) for r in runs}:
             self._clear_details()
@@ -272,42 +247,22 @@ class RunsView(QWidget):
 
     def open_run(self, path: str | Path) -> None:
         """Show one past run (read off the GUI thread); ``runOpened`` fires when it is shown."""
-        self.run_title.setText(f"Loading {Path(path).name}…")
+        self.details.title.setText(f"Loading {Path(path).name}…")
         self._start(_OPEN, lambda: read_past_run(path))
 
     def _show_run(self, run: dict) -> None:
         self.current = run
-        summary = run["summary"]
-        self.config_text.setPlainText(json.dumps(run["config"], indent=2))
-        if summary:
-            stopped_early = str(summary.get("stop_reason", "")).startswith("stopped early")
-            self.plots.show_history(run["history"], summary.get("best_epoch"),
-                                    summary.get("stopped_epoch") if stopped_early else None)
-            self.results.show_summary(summary)
-            self.run_title.setText(f"{Path(run['path']).name}: {summary.get('status', 'incomplete')}, "
-                                   f"{summary.get('stop_reason') or 'no reason recorded'}")
-        else:
-            self.plots.show_history(run["history"])
-            self.results.clear()
-            self.run_title.setText(f"{Path(run['path']).name}: no summary.json (the run was "
-                                   "interrupted before its first epoch ended)")
-        if self.details.currentWidget() is self.compare:
-            self.details.setCurrentWidget(self.plots)
+        self.details.show_run(run)
         self._update_buttons()
         self.runOpened.emit(run)
 
     def _show_comparison(self, runs: list[tuple[str, list[dict]]]) -> None:
-        self.compare.show_runs(runs)
-        self.details.setCurrentWidget(self.compare)
-        self.run_title.setText(f"Comparing {len(runs)} runs: " + ", ".join(name for name, _ in runs))
+        self.details.show_comparison(runs)
         self.runsCompared.emit([name for name, _ in runs])
 
     def _clear_details(self) -> None:
         self.current = None
-        self.plots.reset()
-        self.results.clear()
-        self.config_text.clear()
-        self.run_title.setText("")
+        self.details.clear()
 
     # Actions ------------------------------------------------------------------------------------
     def _selected_info(self) -> RunInfo | None:
@@ -410,7 +365,7 @@ class RunsView(QWidget):
                 self.runsDeleted.emit(result)
             self.refresh()
         elif error:
-            self.run_title.setText(f"Could not read the runs: {error}" if kind == _LIST
+            self.details.title.setText(f"Could not read the runs: {error}" if kind == _LIST
                                    else f"Could not read this run: {error}")
         elif kind == _LIST:
             self._show_runs(result)
