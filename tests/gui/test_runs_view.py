@@ -175,3 +175,23 @@ def test_resume_continues_a_stopped_run_in_its_folder(qtbot, window, tiny_data, 
     assert [row["epoch"] for row in RunFolder(summary["run_dir"]).read_metrics()] == [1, 2, 3]
     assert window.plots.point_count("val_loss") == 3  # the first epoch came back from the checkpoint
     qtbot.waitUntil(lambda: view.table.item(0, 6).text() == "finished", timeout=20_000)
+
+
+def test_a_run_killed_before_its_first_epoch_is_listed_and_can_be_resumed(qtbot, window, fast_config,
+                                                                          tmp_path):
+    # What the trainer leaves when the process dies during the first epoch: settings, no summary.
+    run = RunFolder.create(tmp_path / "runs" / "killed-run")
+    fast_config.epochs = 1
+    fast_config.save_json(run.config_path)
+    _show_root(qtbot, window, tmp_path / "runs")
+    view = window.runs_view
+    assert [view.table.item(0, c).text() for c in (0, 4, 5, 6)] == ["killed-run", "0", "—", "incomplete"]
+    with qtbot.waitSignal(view.runOpened, timeout=20_000):
+        view.select_runs([str(run.path)])
+    assert "no summary.json" in view.details.title.text()
+    assert view.details.plots.point_count("val_loss") == 0 and view.details.results.summary is None
+    assert not view.try_button.isEnabled() and not view.export_button.isEnabled()  # no weights yet
+    with qtbot.waitSignal(window.runFinished, timeout=180_000) as finished:
+        view.resume_button.click()
+    assert finished.args[0]["status"] == "finished" and finished.args[0]["run_dir"] == str(run.path)
+    qtbot.waitUntil(lambda: view.table.item(0, 6).text() == "finished", timeout=20_000)

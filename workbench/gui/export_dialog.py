@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QThreadPool, Signal
+from PySide6.QtCore import Qt, QThreadPool, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -68,7 +68,7 @@ class ExportDialog(QDialog):
         self.format.setAccessibleName("Export format")
         for fmt in FORMATS:
             self.format.addItem(FORMAT_NAMES[fmt], fmt)
-            self.format.setItemData(self.format.count() - 1, FORMAT_TIPS[fmt], 3)  # ToolTipRole
+            self.format.setItemData(self.format.count() - 1, FORMAT_TIPS[fmt], Qt.ItemDataRole.ToolTipRole)
         self.format.setToolTip("The file format to write")
         self.checkpoint = QComboBox()
         self.checkpoint.setAccessibleName("Checkpoint")

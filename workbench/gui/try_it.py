@@ -287,7 +287,9 @@ class TryItView(QWidget):
             return  # another model was chosen meanwhile
         if error:
             self.model_label.setText(f"Could not load {self._model_source}: {error}")
-            self.status.setText("")
+            waiting = len(self._waiting)
+            self.status.setText(f"Choose another model to classify the {waiting} waiting image"
+                                f"{'s' if waiting != 1 else ''}." if waiting else "")
             self.modelFailed.emit(error)
             return
         self.predictor = predictor
