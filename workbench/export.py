@@ -20,6 +20,10 @@ import numpy as np
 import torch
 from torch import nn
 
+from workbench.config import TrainConfig
+from workbench.data.decode import load_image
+from workbench.data.prepare import data_dir_of, split_samples
+from workbench.data.scan import scan_image_folder
 from workbench.engine.checkpoint import load_checkpoint
 from workbench.model_files import (
     FILE_SUFFIXES,
@@ -31,6 +35,7 @@ from workbench.model_files import (
     refusal_message,
 )
 from workbench.models import WeightsError, build_model
+from workbench.predict import to_model_input
 from workbench.runs import RunFolder, atomic_write_bytes, atomic_write_text, is_run_folder
 
 FORMATS = ("pt", "safetensors", "torchscript", "onnx")
@@ -204,16 +209,11 @@ def _verify(model: nn.Module, meta: ModelMetadata, path: Path, state: dict) -> t
 def _check_batch(meta: ModelMetadata, state: dict) -> tuple[np.ndarray, str]:
     """A few real validation images of the run, preprocessed as in training; random inputs if the
     data folder is gone."""
-    from workbench.config import TrainConfig
-    from workbench.data.decode import load_image
-    from workbench.data.prepare import data_dir_of, split_samples
-    from workbench.data.scan import scan_image_folder
-    from workbench.predict import to_model_input
-
     images = []
     try:
         config = TrainConfig.from_dict(state["config"])
-        _, val = split_samples(scan_image_folder(data_dir_of(config)), config)
+        # The same scan settings as training give the same split: these are held-out images.
+        _, val = split_samples(scan_image_folder(data_dir_of(config), config.max_image_megapixels), config)
         step = max(1, len(val) // _CHECK_IMAGES)  # spread over the classes (val is ordered by class)
         for image_path, _ in val[::step]:
             try:
