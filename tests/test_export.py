@@ -142,3 +142,14 @@ def test_save_weights_for_the_window_still_writes_plain_files(trained_run, tmp_p
     assert "head.2.weight" in torch.load(out, weights_only=True)
     with pytest.raises(ValueError, match=r"\.pt or \.safetensors"):
         save_weights(trained_run, "best", tmp_path / "w.h5")
+
+
+def test_formats_are_recognised_by_contents_not_names(exports, tmp_path):
+    disguises = {"torchscript": "looks-like-weights.pt", "pt": "looks-like-script.torchscript.pt",
+                 "onnx": "model.bin", "safetensors": "model.weights"}
+    for fmt, name in disguises.items():
+        copy = tmp_path / name
+        shutil.copy(exports[fmt].path, copy)
+        shutil.copy(exports[fmt].metadata_path, metadata_path_for(copy))
+        assert detect_format(copy) == fmt, name
+        assert Predictor.load(copy).format == fmt

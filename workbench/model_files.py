@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from workbench.models import WeightsError, build_model, read_state_dict
+from workbench.models import WeightsError, build_model
 from workbench.runs import RunFolder, is_run_folder
 
 METADATA_FORMAT = "workbench-model-1"
@@ -190,7 +190,12 @@ def _load_torch_weights(path: Path, fmt: str, run_dir: Path | None = None,
         else:
             meta, state = _sidecar_metadata(path), _tensors_only(data, path)
     else:
-        state = read_state_dict(path)
+        from safetensors.torch import load_file  # by contents: the name may not end in .safetensors
+
+        try:
+            state = load_file(str(path))
+        except Exception as exc:  # noqa: BLE001 — safetensors raises its own error types
+            raise WeightsError(f"Cannot read safetensors file {path}: {exc}") from exc
         meta = _safetensors_metadata(path) or _sidecar_metadata(path)
     model = build_model(meta.architecture, len(meta.class_names), image_size=meta.image_size,
                         log=lambda _m: None)
