@@ -3,7 +3,9 @@
     xvfb-run -s "-screen 0 1600x1000x24" .venv/bin/python docs/make_screenshots.py
 
 Opens the window on the bundled sample data, trains the small CNN for a few epochs and saves
-docs/dataset.png, docs/training.png and docs/results.png.
+docs/dataset.png, docs/training.png and docs/results.png; then trains a second run with another
+learning rate and saves docs/runs.png (the two runs compared) and docs/try_it.png (the first
+run classifying sample images).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ def wait(signal, timeout_ms: int) -> object:
     signal.connect(lambda *args: (box.append(args), loop.quit()))
     QTimer.singleShot(timeout_ms, loop.quit)
     loop.exec()
-    return box[0][0] if box else None
+    return box[0][0] if box and box[0] else None
 
 
 def settle(ms: int = 800) -> None:
@@ -40,7 +42,7 @@ def main() -> int:
 
     tmp = tempfile.mkdtemp()
     window = MainWindow(settings=QSettings(f"{tmp}/settings.ini", QSettings.Format.IniFormat))
-    window.settings.setValue("runs_dir", f"{tmp}/runs")
+    window.runs_view.set_runs_root(f"{tmp}/runs")
     window.resize(1500, 950)
     window.show()
     window.open_dataset(sample_data_dir())
@@ -58,6 +60,30 @@ def main() -> int:
     window.tabs.setCurrentIndex(2)
     settle(2500)
     window.grab().save(str(DOCS / "results.png"))
+    first_run = window.run_dir
+
+    window.form.lr.setValue(0.003)
+    window.start_training()
+    wait(window.runFinished, 600_000)
+    settle()
+    runs = window.runs_view
+    window.tabs.setCurrentWidget(runs)
+    if runs.table.rowCount() < 2:
+        wait(runs.runsListed, 30_000)
+    runs.select_runs([first_run, window.run_dir])
+    settle(1500)
+    window.grab().save(str(DOCS / "runs.png"))
+
+    try_it = window.try_it
+    window.tabs.setCurrentWidget(try_it)
+    try_it.set_model(first_run)
+    wait(try_it.modelLoaded, 60_000)
+    images = [sorted(folder.iterdir())[7] for folder in sorted(Path(sample_data_dir()).iterdir())
+              if folder.is_dir()]
+    try_it.add_images(images)
+    wait(try_it.predictionsShown, 60_000)
+    settle(1500)
+    window.grab().save(str(DOCS / "try_it.png"))
     print("screenshots written;", summary and summary.get("stop_reason"))
     window.close()
     app.quit()

@@ -41,3 +41,58 @@ def fast_config(tiny_data):
 
     return TrainConfig(data_dir=str(tiny_data), model="small_cnn", image_size=32, epochs=2,
                        batch_size=8, workers=1, seed=0)
+
+
+@pytest.fixture(scope="session")
+def trained_run(tiny_data, tmp_path_factory) -> Path:
+    """One real short run (small_cnn, 2 epochs on tiny_data), shared read-only by the tests that
+    export, predict and list runs. Copy it before changing it."""
+    from workbench.config import TrainConfig
+    from workbench.engine.trainer import Trainer
+
+    config = TrainConfig(data_dir=str(tiny_data), model="small_cnn", image_size=32, epochs=2,
+                         batch_size=8, workers=1, seed=0)
+    out = tmp_path_factory.mktemp("shared_runs") / "tiny-small_cnn"
+    Trainer(config, out=out).run()
+    return out
+
+
+class _RunsShellCommand:
+    """Unpickling this runs a shell command: what a booby-trapped model file does."""
+
+    def __init__(self, command: str):
+        self.command = command
+
+    def __reduce__(self):
+        return (os.system, (self.command,))
+
+
+@pytest.fixture
+def booby_trapped_model(tmp_path):
+    """make(name, legacy=False) → (path of a .pt whose unpickling touches a marker file, marker).
+
+    legacy=False writes torch.save's zip format, legacy=True a bare pickle stream."""
+    import pickle
+
+    import torch
+
+    def make(name: str = "evil.pt", legacy: bool = False):
+        marker = tmp_path / f"{name}.pwned"
+        trap = _RunsShellCommand(f"touch '{marker}'")
+        path = tmp_path / name
+        if legacy:
+            path.write_bytes(pickle.dumps({"conv.weight": [0.0], "trap": trap}, protocol=2))
+        else:
+            torch.save({"conv.weight": torch.zeros(1), "trap": trap}, path)
+        return path, marker
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def exported_models(trained_run, tmp_path_factory):
+    """{format: ExportResult}: one export per format of the shared run, in a folder of its own."""
+    from workbench.export import FORMATS, export_model
+
+    out = tmp_path_factory.mktemp("exports")
+    return {fmt: export_model(trained_run, fmt, out=out) for fmt in FORMATS}

@@ -107,6 +107,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="stop after the current batch (all processes) when PATH appears")
     _add_config_flags(train)
     train.set_defaults(func=cmd_train)
+    from workbench.cli_tools import register as register_tools
+
+    register_tools(sub)  # export, predict, runs
     return parser
 
 

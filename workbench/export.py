@@ -1,41 +1,248 @@
-"""Saving trained weights from a run's checkpoints (plain state_dict or safetensors)."""
+"""Exporting a run's trained model: state_dict, safetensors, TorchScript or ONNX, each verified.
+
+Every export writes the model file and its metadata beside it (``NAME.<ext>.json``; also inside
+the file where the format allows, see :mod:`workbench.model_files`), then loads the file back
+exactly as a user would (``torch.load(weights_only=True)``, safetensors, ``torch.jit.load``,
+onnxruntime) and compares its logits with the trained model's on real validation images. A
+difference above 1e-4 is an ExportError and the files are removed: a wrong model never ships.
+"""
 
 from __future__ import annotations
 
 import io
 import json
+import tempfile
+import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
+from torch import nn
 
+from workbench.config import TrainConfig
+from workbench.data.decode import load_image
+from workbench.data.prepare import data_dir_of, split_samples
+from workbench.data.scan import scan_image_folder
 from workbench.engine.checkpoint import load_checkpoint
-from workbench.runs import RunFolder, atomic_write_bytes
+from workbench.model_files import (
+    FILE_SUFFIXES,
+    METADATA_KEY,
+    TORCHSCRIPT_EXTRA,
+    ModelMetadata,
+    load_model_file,
+    metadata_path_for,
+    refusal_message,
+)
+from workbench.models import WeightsError, build_model
+from workbench.predict import to_model_input
+from workbench.runs import RunFolder, atomic_write_bytes, atomic_write_text, is_run_folder
 
+FORMATS = ("pt", "safetensors", "torchscript", "onnx")
+CHECKPOINTS = ("best", "last")
+TOLERANCE = 1e-4  # max abs logit difference allowed for float32
+_CHECK_IMAGES = 8  # validation images compared; not 2, the ONNX export's example batch size
+_EXAMPLE_BATCH = 2
+
+
+class ExportError(Exception):
+    """The export could not be written, or the written file does not reproduce the model."""
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    format: str
+    path: Path
+    metadata_path: Path | None
+    max_abs_diff: float
+    images_checked: int
+    checked_on: str = "validation images"  # or "random images (the run's data folder is gone)"
+
+    def describe(self) -> str:
+        """One line for people, e.g. for the CLI and the window's status bar."""
+        return (f"Exported {self.format} to {self.path} (metadata {self.metadata_path}); verified on "
+                f"{self.images_checked} {self.checked_on}: max abs difference {self.max_abs_diff:.2e}")
+
+
+def default_export_path(run_dir: str | Path, fmt: str, checkpoint: str = "best") -> Path:
+    """RUN/exports/<run name>-<checkpoint><suffix>, e.g. …-best.torchscript.pt."""
+    run_dir = Path(run_dir)
+    return run_dir / "exports" / f"{run_dir.name}-{checkpoint}{FILE_SUFFIXES[fmt]}"
+
+
+def export_model(run_dir: str | Path, fmt: str, checkpoint: str = "best",
+                 out: str | Path | None = None) -> ExportResult:
+    """Write checkpoint ``checkpoint`` of the run in ``run_dir`` as ``fmt`` and verify it.
+
+    ``out`` is the file to write, or an existing folder to write the default file name into
+    (default: the run's exports/ folder). Raises ExportError with the reason on any failure.
+    """
+    if fmt not in FORMATS:
+        raise ExportError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    if checkpoint not in CHECKPOINTS:
+        raise ExportError(f"checkpoint must be best or last, not {checkpoint!r}")
+    run_dir = Path(run_dir).expanduser()
+    if not is_run_folder(run_dir):
+        raise ExportError(f"{run_dir} is not a Workbench run folder (no config.json and checkpoints/)")
+    ckpt_path = RunFolder(run_dir).checkpoint_path(checkpoint)
+    if not ckpt_path.is_file():
+        raise ExportError(f"{run_dir} has no {checkpoint} checkpoint yet (no epoch has finished)")
+    try:
+        state = load_checkpoint(ckpt_path)
+    except Exception as exc:  # noqa: BLE001 — weights_only refuses pickled code with many error types
+        raise ExportError(refusal_message(ckpt_path, exc)) from exc
+    meta = ModelMetadata.from_checkpoint(state, run_dir.resolve(), checkpoint)
+    model = build_model(meta.architecture, len(meta.class_names), image_size=meta.image_size,
+                        log=lambda _m: None)
+    model.load_state_dict(state["model"])
+    model.eval()
+
+    path = _output_path(run_dir, fmt, checkpoint, out)
+    sidecar = metadata_path_for(path)
+    try:
+        _WRITERS[fmt](model, state["model"], meta, path)
+        atomic_write_text(sidecar, meta.to_json())
+    except OSError as exc:
+        raise ExportError(f"Cannot write {path}: {exc.strerror or exc}") from exc
+    try:
+        diff, count, checked_on = _verify(model, meta, path, state)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        sidecar.unlink(missing_ok=True)
+        raise
+    return ExportResult(fmt, path, sidecar, diff, count, checked_on)
+
+
+def _output_path(run_dir: Path, fmt: str, checkpoint: str, out: str | Path | None) -> Path:
+    if out is None:
+        return default_export_path(run_dir, fmt, checkpoint)
+    out = Path(out).expanduser()
+    if out.is_dir():
+        return out / default_export_path(run_dir, fmt, checkpoint).name
+    if out.name.endswith(".json"):
+        raise ExportError(f"{out} would be taken for a metadata file; choose a name ending in "
+                          f"{FILE_SUFFIXES[fmt]}")
+    return out
+
+
+# Writers ---------------------------------------------------------------------------------------
+def _write_state_dict(model: nn.Module, weights: dict, meta: ModelMetadata, path: Path) -> None:
+    buf = io.BytesIO()
+    torch.save({k: v.contiguous() for k, v in weights.items()}, buf)
+    atomic_write_bytes(path, buf.getvalue())
+
+
+def _write_safetensors(model: nn.Module, weights: dict, meta: ModelMetadata, path: Path) -> None:
+    from safetensors.torch import save
+
+    header = {METADATA_KEY: json.dumps(meta.to_dict()), "class_names": json.dumps(meta.class_names),
+              "model": meta.architecture, "image_size": str(meta.image_size), "epoch": str(meta.epoch)}
+    atomic_write_bytes(path, save({k: v.contiguous() for k, v in weights.items()}, metadata=header))
+
+
+def _write_torchscript(model: nn.Module, weights: dict, meta: ModelMetadata, path: Path) -> None:
+    # Tracing (not scripting) works for every torchvision architecture; the graph has no
+    # data-dependent control flow, and the batch size stays free.
+    example = torch.zeros(_EXAMPLE_BATCH, 3, meta.image_size, meta.image_size)
+    # torch 2.10+ marks TorchScript deprecated (FutureWarning); users still ask for the format.
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore", torch.jit.TracerWarning)
+        warnings.simplefilter("ignore", FutureWarning)
+        traced = torch.jit.trace(model, example)
+        buf = io.BytesIO()
+        torch.jit.save(traced, buf, _extra_files={TORCHSCRIPT_EXTRA: meta.to_json()})
+    atomic_write_bytes(path, buf.getvalue())
+
+
+def _write_onnx(model: nn.Module, weights: dict, meta: ModelMetadata, path: Path) -> None:
+    import onnx
+
+    example = torch.zeros(_EXAMPLE_BATCH, 3, meta.image_size, meta.image_size)
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp_file = Path(tmp) / "model.onnx"
+        try:
+            program = torch.onnx.export(
+                model, (example,), None, dynamo=True, input_names=["input"], output_names=["logits"],
+                dynamic_shapes=({0: torch.export.Dim("batch")},), verbose=False)
+            program.save(str(tmp_file), external_data=False)
+        except Exception as exc:  # noqa: BLE001 — the exporter raises many types
+            raise ExportError(f"ONNX export of {meta.architecture} failed: {exc}") from exc
+        proto = onnx.load(str(tmp_file))
+    proto.metadata_props.add(key=METADATA_KEY, value=json.dumps(meta.to_dict()))
+    proto.doc_string = (f"Workbench {meta.architecture} classifier of {len(meta.class_names)} classes; "
+                        "see metadata_props['workbench']")
+    atomic_write_bytes(path, proto.SerializeToString())
+
+
+_WRITERS = {"pt": _write_state_dict, "safetensors": _write_safetensors,
+            "torchscript": _write_torchscript, "onnx": _write_onnx}
+
+
+# Verification ----------------------------------------------------------------------------------
+def _verify(model: nn.Module, meta: ModelMetadata, path: Path, state: dict) -> tuple[float, int, str]:
+    """Load ``path`` back as a user would and compare its logits with ``model``'s."""
+    batch, checked_on = _check_batch(meta, state)
+    with torch.inference_mode():
+        expected = model(torch.from_numpy(batch)).numpy()
+    try:
+        loaded = load_model_file(path)
+    except WeightsError as exc:
+        raise ExportError(f"The exported file {path} cannot be loaded back: {exc}") from exc
+    if loaded.metadata.class_names != meta.class_names or loaded.metadata.image_size != meta.image_size:
+        raise ExportError(f"The exported file {path} reads back with different metadata")
+    # The full batch and a single image: a batch axis frozen at export time fails one of them.
+    diffs = []
+    for part in (batch, batch[:1]):
+        got = loaded(part)
+        want = expected[: len(part)]
+        if got.shape != want.shape:
+            raise ExportError(f"The exported {loaded.format} model returns shape {got.shape} for a batch "
+                              f"of {len(part)}; the trained model returns {want.shape}")
+        diffs.append(float(np.max(np.abs(got - want))))
+    diff = max(diffs)
+    if not diff <= TOLERANCE:
+        raise ExportError(f"The exported {loaded.format} model disagrees with the trained model: max abs "
+                          f"logit difference {diff:.3g} > {TOLERANCE:g} on {len(batch)} {checked_on}")
+    return diff, len(batch), checked_on
+
+
+def _check_batch(meta: ModelMetadata, state: dict) -> tuple[np.ndarray, str]:
+    """A few real validation images of the run, preprocessed as in training; random inputs if the
+    data folder is gone."""
+    images = []
+    try:
+        config = TrainConfig.from_dict(state["config"])
+        # The same scan settings as training give the same split: these are held-out images.
+        _, val = split_samples(scan_image_folder(data_dir_of(config), config.max_image_megapixels), config)
+        step = max(1, len(val) // _CHECK_IMAGES)  # spread over the classes (val is ordered by class)
+        for image_path, _ in val[::step]:
+            try:
+                images.append(load_image(image_path, meta.image_size))
+            except Exception:  # noqa: BLE001 — a file changed since training: use the others
+                continue
+            if len(images) == _CHECK_IMAGES:
+                break
+    except Exception:  # noqa: BLE001 — folder moved or deleted: fall back below
+        images = []
+    if len(images) >= 2:
+        return to_model_input(images, meta.mean, meta.std), "validation images"
+    rng = np.random.default_rng(0)
+    noise = rng.integers(0, 256, (_CHECK_IMAGES, meta.image_size, meta.image_size, 3), dtype=np.uint8)
+    return to_model_input(noise, meta.mean, meta.std), "random images (the run's data folder is gone)"
+
+
+# The window's "Save weights" action ------------------------------------------------------------
 WEIGHT_FORMATS = {".pt": "PyTorch state_dict", ".safetensors": "safetensors"}
 
 
 def save_weights(run_dir: str | Path, which: str, out_path: str | Path) -> Path:
-    """Write the model weights of checkpoint ``which`` (best or last) of a run to ``out_path``.
+    """Write the weights of checkpoint ``which`` (best or last) to ``out_path``, verified.
 
-    The format follows the suffix: ``.safetensors`` (with class names and input size in its
-    metadata) or ``.pt`` (a plain state_dict, loadable with ``torch.load(weights_only=True)``).
+    The format follows the suffix: ``.safetensors`` or ``.pt`` (a plain state_dict); the
+    metadata goes beside it as ``<file>.json``.
     """
     out_path = Path(out_path)
     if out_path.suffix not in WEIGHT_FORMATS:
         raise ValueError(f"choose a .pt or .safetensors file name, not {out_path.name}")
-    checkpoint = RunFolder(run_dir).checkpoint_path(which)
-    if not checkpoint.exists():
-        raise FileNotFoundError(f"{checkpoint} does not exist; the run has not finished an epoch yet")
-    state = load_checkpoint(checkpoint)
-    weights = {k: v.contiguous() for k, v in state["model"].items()}
-    if out_path.suffix == ".safetensors":
-        from safetensors.torch import save
-
-        metadata = {"class_names": json.dumps(state["class_names"]), "model": state["config"]["model"],
-                    "image_size": str(state["image_size"]), "epoch": str(state["epoch"])}
-        atomic_write_bytes(out_path, save(weights, metadata=metadata))
-    else:
-        buf = io.BytesIO()
-        torch.save(weights, buf)
-        atomic_write_bytes(out_path, buf.getvalue())
-    return out_path
+    fmt = "safetensors" if out_path.suffix == ".safetensors" else "pt"
+    return export_model(run_dir, fmt, which, out_path).path

@@ -18,8 +18,11 @@ import io
 import json
 import os
 import re
+import shutil
 import tempfile
 import time
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -154,3 +157,115 @@ def _fmt(value: Any) -> Any:
     if isinstance(value, float):
         return f"{value:.6g}"
     return value
+
+
+# Run history -----------------------------------------------------------------------------------
+RUN_STATUSES = ("finished", "stopped", "incomplete", "failed")
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """One past run as the history lists it (read from its files; nothing is loaded into torch)."""
+
+    path: Path
+    name: str
+    created: datetime
+    model: str
+    dataset: str
+    epochs_run: int
+    best_metric: str | None
+    best_value: float | None
+    status: str  # one of RUN_STATUSES; "incomplete" = no summary yet, or the process was killed
+
+
+def is_run_folder(path: str | Path) -> bool:
+    """A folder the trainer made: a config.json naming a model, beside a checkpoints folder."""
+    path = Path(path)
+    config = path / "config.json"
+    if not (config.is_file() and (path / "checkpoints").is_dir()):
+        return False
+    try:
+        data = json.loads(config.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and isinstance(data.get("model"), str)
+
+
+def read_run_info(path: str | Path) -> RunInfo:
+    """The history entry of one run folder (ValueError if it is not one)."""
+    path = Path(path)
+    if not is_run_folder(path):
+        raise ValueError(f"{path} is not a Workbench run folder (no config.json and checkpoints/)")
+    run = RunFolder(path)
+    config = run.read_json(run.config_path)
+    summary: dict[str, Any] = {}
+    if run.summary_path.is_file():
+        try:
+            summary = run.read_json(run.summary_path)
+        except (OSError, ValueError):
+            summary = {}
+    try:
+        history = run.read_metrics()
+    except (OSError, ValueError, KeyError):
+        history = []
+    monitor = summary.get("monitor") or config.get("monitor") or "val_loss"
+    best_value = summary.get("best_value")
+    if best_value is None and history:
+        column = "val_acc" if monitor == "val_accuracy" else "val_loss"
+        values = [row[column] for row in history if column in row]
+        if values:
+            best_value = max(values) if column == "val_acc" else min(values)
+    status = summary.get("status")
+    if status not in RUN_STATUSES:
+        status = "incomplete"  # "running" left behind by a killed process, or no summary at all
+    return RunInfo(
+        path=path,
+        name=path.name,
+        created=_run_started(run),
+        model=str(config.get("model", "")),
+        dataset=str(summary.get("dataset") or config.get("data_dir") or "sample data"),
+        epochs_run=int(summary.get("stopped_epoch") or (history[-1]["epoch"] if history else 0)),
+        best_metric=monitor if best_value is not None else None,
+        best_value=float(best_value) if best_value is not None else None,
+        status=status,
+    )
+
+
+def _run_started(run: RunFolder) -> datetime:
+    # The first train.log line carries the start time; config.json is rewritten on resume.
+    try:
+        with open(run.log_path, encoding="utf-8") as fh:
+            return datetime.strptime(fh.readline()[:19], "%Y-%m-%d %H:%M:%S")
+    except (OSError, ValueError):
+        return datetime.fromtimestamp(run.config_path.stat().st_mtime)
+
+
+def list_runs(root: str | Path | None = None) -> list[RunInfo]:
+    """Every run folder directly under ``root`` (default: default_runs_root()), newest first.
+
+    Folders that are not runs (no config.json + checkpoints/) are skipped, as are unreadable ones.
+    """
+    root = Path(root) if root is not None else default_runs_root()
+    if not root.is_dir():
+        return []
+    runs = []
+    for child in root.iterdir():
+        try:
+            if child.is_dir() and is_run_folder(child):
+                runs.append(read_run_info(child))
+        except (OSError, ValueError):
+            continue  # a folder deleted or half-written while we looked at it
+    return sorted(runs, key=lambda r: (r.created, r.name), reverse=True)
+
+
+def delete_run(path: str | Path) -> None:
+    """Delete a run folder and everything in it; refuses (ValueError) anything that is not a run."""
+    path = Path(path)
+    if path.is_symlink():
+        raise ValueError(f"{path} is a link, not a run folder; delete it yourself if you mean to")
+    if not path.is_dir():
+        raise ValueError(f"{path} does not exist or is not a folder")
+    if not is_run_folder(path):
+        raise ValueError(f"{path} is not a Workbench run folder (no config.json and checkpoints/); "
+                         "refusing to delete it")
+    shutil.rmtree(path)

@@ -18,3 +18,21 @@ def window(qtbot, qapp, tmp_path):
     if win.controller.running:
         win.controller.stop()
         win.controller.wait(60_000)
+
+
+@pytest.fixture(scope="session")
+def past_runs(tiny_data, tmp_path_factory):
+    """Two real short runs (small_cnn on tiny_data, 2 and 1 epochs) in their own runs folder.
+
+    Shared read-only: copy the folder (shutil.copytree) before a test changes anything in it.
+    """
+    from workbench.config import TrainConfig
+    from workbench.engine.trainer import Trainer
+
+    root = tmp_path_factory.mktemp("past_runs")
+    runs = []
+    for epochs, lr in ((2, 0.001), (1, 0.003)):
+        config = TrainConfig(data_dir=str(tiny_data), model="small_cnn", image_size=32, epochs=epochs,
+                             batch_size=8, workers=1, seed=0, lr=lr)
+        runs.append(Trainer(config, out=root / f"run-{epochs}-epochs").run())
+    return root, [s["run_dir"] for s in runs]

@@ -94,7 +94,12 @@ def test_a_short_run_fills_the_plots_one_point_per_epoch(qtbot, window, tmp_path
     window.tabs.setCurrentWidget(window.results)
     assert window.results.matrix_table.rowCount() == 4
     assert "best epoch" in window.results.summary_label.text()
-    out = window.save_weights("best", str(tmp_path / "model.safetensors"))
+    dialog = window.export_model_dialog()
+    dialog.format.setCurrentIndex(dialog.format.findData("safetensors"))
+    dialog.path.setText(str(tmp_path / "model.safetensors"))
+    with qtbot.waitSignal(dialog.exported, timeout=60_000) as exported:
+        dialog.export_button.click()
+    out = exported.args[0].path
     from safetensors.torch import load_file
 
     assert "head.2.weight" in load_file(str(out))

@@ -21,13 +21,21 @@ def load_image(path: str, size: int) -> np.ndarray:
     with Image.open(path) as im:
         if im.format == "JPEG":
             im.draft("RGB", (size, size))
-        im = ImageOps.exif_transpose(im)
-        im = _to_rgb(im)
-        w, h = im.size
-        side = min(w, h)
-        box = ((w - side) / 2, (h - side) / 2, (w + side) / 2, (h + side) / 2)
-        im = im.resize((size, size), Image.BILINEAR, box=box, reducing_gap=3.0)
-        return np.asarray(im, dtype=np.uint8)
+        return fit_image(im, size)
+
+
+def fit_image(im: Image.Image, size: int) -> np.ndarray:
+    """An opened image as the model sees it: EXIF orientation, RGB, centre square crop, resized.
+
+    The one preprocessing step shared by training, export checks and predictions.
+    """
+    im = ImageOps.exif_transpose(im)
+    im = _to_rgb(im)
+    w, h = im.size
+    side = min(w, h)
+    box = ((w - side) / 2, (h - side) / 2, (w + side) / 2, (h + side) / 2)
+    im = im.resize((size, size), Image.BILINEAR, box=box, reducing_gap=3.0)
+    return np.asarray(im, dtype=np.uint8)
 
 
 def _to_rgb(im: Image.Image) -> Image.Image:

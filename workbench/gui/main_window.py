@@ -9,12 +9,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QRunnable, QSettings, Qt, QThreadPool, QTimer, Signal
+from PySide6.QtCore import QSettings, Qt, QThreadPool, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
-    QInputDialog,
     QLabel,
     QLineEdit,
     QMainWindow,
@@ -34,35 +33,21 @@ from workbench.config import ConfigError, TrainConfig
 # Imported here, before the window shows: a first import inside the worker thread would run
 # extension-module initialisation (torch, torchvision) under the GIL and freeze the window.
 from workbench.engine import trainer as _trainer  # noqa: F401
+from workbench.gui.common import CallSignals as _Call
+from workbench.gui.common import PoolTask as _Task
 from workbench.gui.dataset_panel import DatasetPanel
+from workbench.gui.export_dialog import ExportDialog
 from workbench.gui.plots import TrainingPlots
 from workbench.gui.preview import AugmentationPreview
 from workbench.gui.progress import ProgressPanel
 from workbench.gui.results import ResultsView
+from workbench.gui.runs_view import RunsView
 from workbench.gui.settings_form import SettingsForm
+from workbench.gui.try_it import TryItView
 from workbench.gui.worker import TrainingController
-from workbench.runs import default_runs_root
+from workbench.resources_path import sample_data_dir
 
 MAX_RECENT = 8
-
-
-class _Call(QObject):
-    done = Signal(int, object, object)  # request id, result, error message
-
-
-class _Task(QRunnable):
-    """Runs ``fn()`` on the thread pool; the result comes back through a queued signal."""
-
-    def __init__(self, request: int, fn, signal: _Call):
-        super().__init__()
-        self.request, self.fn, self.signal = request, fn, signal
-
-    def run(self) -> None:
-        try:
-            result, error = self.fn(), None
-        except Exception as exc:  # noqa: BLE001 — reported to the user, never raised on a pool thread
-            result, error = None, str(exc)
-        self.signal.done.emit(self.request, result, error)
 
 
 class MainWindow(QMainWindow):
@@ -176,6 +161,7 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(dataset_tab, "Dataset")
         self.tabs.addTab(training_tab, "Training")
         self.tabs.addTab(self.results, "Results")
+        self._build_history_views()
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(left)
@@ -187,16 +173,34 @@ class MainWindow(QMainWindow):
         self.resize(1400, 900)
         self._update_buttons(False)
 
+    def _build_history_views(self) -> None:
+        self.runs_view = RunsView(self.settings)
+        self.tabs.addTab(self.runs_view, "Runs")
+        self.controller.event.connect(self.runs_view.training_event)
+        self.controller.runningChanged.connect(self.runs_view.set_training)
+        self.runs_view.rerunRequested.connect(self.rerun)
+        self.runs_view.resumeRequested.connect(self.resume_run)
+        self.runs_view.refresh()
+        self.try_it = TryItView()
+        self.tabs.addTab(self.try_it, "Try it")
+        self.runFinished.connect(self.try_it.run_finished)
+        self.runs_view.tryRequested.connect(self._try_model)
+        self.runs_view.exportRequested.connect(self.export_model_dialog)
+
+    def _try_model(self, path: str) -> None:
+        self.try_it.set_model(path)
+        self.tabs.setCurrentWidget(self.try_it)
+
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
         self.open_action = QAction("&Open image folder…", self, shortcut=QKeySequence.StandardKey.Open)
         self.open_action.triggered.connect(self.choose_folder)
         file_menu.addAction(self.open_action)
         self.recent_menu = file_menu.addMenu("Open &recent")
-        self.save_action = QAction("&Save weights…", self, shortcut=QKeySequence("Ctrl+S"))
-        self.save_action.triggered.connect(self.save_weights_dialog)
-        self.save_action.setEnabled(False)
-        file_menu.addAction(self.save_action)
+        self.export_action = QAction("&Export model…", self, shortcut=QKeySequence("Ctrl+E"))
+        self.export_action.triggered.connect(lambda: self.export_model_dialog())
+        self.export_action.setEnabled(False)
+        file_menu.addAction(self.export_action)
         file_menu.addSeparator()
         quit_action = QAction("&Quit", self, shortcut=QKeySequence.StandardKey.Quit)
         quit_action.triggered.connect(self.close)
@@ -208,7 +212,7 @@ class MainWindow(QMainWindow):
         self.stop_action = QAction("S&top training", self, shortcut=QKeySequence(Qt.Key.Key_Escape))
         self.stop_action.triggered.connect(self.stop_training)
         train_menu.addActions([self.start_action, self.stop_action])
-        for action in (self.open_action, self.save_action, self.start_action, self.stop_action):
+        for action in (self.open_action, self.export_action, self.start_action, self.stop_action):
             self.addAction(action)  # shortcuts work whatever has focus
 
         help_menu = self.menuBar().addMenu("&Help")
@@ -314,6 +318,29 @@ class MainWindow(QMainWindow):
         except ConfigError as exc:
             self.statusBar().showMessage(str(exc))
             return
+        self._save_settings()
+        self._launch(config, scan=self.scan)
+
+    def rerun(self, config: TrainConfig) -> None:
+        """Load a past run's settings into the form and train them once its image folder is scanned."""
+        if self.controller.running:
+            return
+
+        def start_when_scanned(scan) -> None:
+            self.datasetOpened.disconnect(start_when_scanned)
+            if scan is not None:
+                self.start_training()
+
+        self.form.set_config(config)
+        self.datasetOpened.connect(start_when_scanned)
+        self.open_dataset(config.data_dir or sample_data_dir())
+
+    def resume_run(self, run_dir: str, config: TrainConfig) -> None:
+        """Continue a stopped or unfinished run in its own folder, from its last checkpoint."""
+        if not self.controller.running:
+            self._launch(config, resume=run_dir)
+
+    def _launch(self, config: TrainConfig, resume: str | None = None, scan=None) -> None:
         self.plots.reset()
         self.progress.reset()
         self.results.clear()
@@ -323,11 +350,9 @@ class MainWindow(QMainWindow):
         self._pending_batches.clear()
         self._global_iteration = 0
         self.tabs.setCurrentIndex(1)
-        self._save_settings()
         self.controller.processes = self.form.processes()  # > 1: torchrun child processes
-        self.controller.start(config, runs_root=self.settings.value("runs_dir", str(default_runs_root())),
-                              scan=self.scan)
-        self.statusBar().showMessage("Training…")
+        self.controller.start(config, runs_root=self.runs_view.runs_root(), scan=scan, resume=resume)
+        self.statusBar().showMessage("Resuming…" if resume else "Training…")
 
     def stop_training(self) -> None:
         if self.controller.running:
@@ -357,7 +382,7 @@ class MainWindow(QMainWindow):
         elif kind == "log":
             self.log.appendPlainText(data["message"])
         elif kind == "checkpoint_saved":
-            self.save_action.setEnabled(True)
+            self.export_action.setEnabled(True)
 
     def _flush_batches(self) -> None:
         if not self._pending_batches:
@@ -382,7 +407,7 @@ class MainWindow(QMainWindow):
         self.log.appendPlainText(line)
         self.statusBar().showMessage(line)
         self.tabs.setTabText(2, "Results •")
-        self.save_action.setEnabled(bool(summary.get("best_epoch")))
+        self.export_action.setEnabled(bool(summary.get("best_epoch")))
         self.runFinished.emit(summary)
 
     def _on_failed(self, message: str) -> None:
@@ -402,28 +427,17 @@ class MainWindow(QMainWindow):
             self.start_action.setEnabled(not running)
             self.stop_action.setEnabled(running)
 
-    # Weights -------------------------------------------------------------------------------------
-    def save_weights_dialog(self) -> None:
-        if not self.run_dir:
-            return
-        which, ok = QInputDialog.getItem(self, "Save weights", "Checkpoint", ["best", "last"], 0, False)
-        if not ok:
-            return
-        path, _ = QFileDialog.getSaveFileName(self, "Save weights", f"{Path(self.run_dir).name}-{which}"
-                                              ".safetensors", "safetensors (*.safetensors);;PyTorch (*.pt)")
-        if path:
-            self.save_weights(which, path)
-
-    def save_weights(self, which: str, path: str) -> Path | None:
-        from workbench.export import save_weights
-
-        try:
-            out = save_weights(self.run_dir, which, path)
-        except (OSError, ValueError) as exc:
-            self.statusBar().showMessage(f"Could not save weights: {exc}")
+    # Export ------------------------------------------------------------------------------------
+    def export_model_dialog(self, run_dir: str | None = None) -> ExportDialog | None:
+        """Open the export dialog for ``run_dir`` (default: this window's latest run)."""
+        run_dir = run_dir or self.run_dir
+        if not run_dir:
             return None
-        self.statusBar().showMessage(f"Saved the {which} weights to {out}")
-        return out
+        dialog = ExportDialog(run_dir, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.exported.connect(lambda result: self.statusBar().showMessage(result.describe()))
+        dialog.open()
+        return dialog
 
     # Settings persistence -----------------------------------------------------------------------
     def _remember_folder(self, folder: str) -> None:

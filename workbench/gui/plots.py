@@ -1,4 +1,5 @@
-"""Live training curves: per-epoch loss and accuracy, per-iteration loss, learning rate."""
+"""Training curves: live per-epoch loss and accuracy, per-iteration loss, learning rate; past runs
+shown again from their metrics, and several runs overlaid to compare them."""
 
 from __future__ import annotations
 
@@ -36,7 +37,7 @@ class TrainingPlots(QWidget):
 
     SMOOTHING = 0.9  # exponential moving average weight for the per-iteration loss
 
-    def __init__(self, parent=None):
+    def __init__(self, parent=None, *, epoch_only: bool = False):
         super().__init__(parent)
         self.loss_plot = _plot("Loss per epoch", "Loss plot", "loss")
         self.acc_plot = _plot("Accuracy per epoch", "Accuracy plot", "accuracy")
@@ -63,8 +64,12 @@ class TrainingPlots(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.loss_plot, 0, 0)
         layout.addWidget(self.acc_plot, 0, 1)
-        layout.addWidget(self.iter_plot, 1, 0)
-        layout.addWidget(self.lr_plot, 1, 1)
+        if epoch_only:  # a past run: metrics.csv keeps epochs, not iterations
+            self.iter_plot.hide()
+            self.lr_plot.hide()
+        else:
+            layout.addWidget(self.iter_plot, 1, 0)
+            layout.addWidget(self.lr_plot, 1, 1)
         self.reset()
 
     def reset(self) -> None:
@@ -84,6 +89,17 @@ class TrainingPlots(QWidget):
         x = np.array([m["epoch"] for m in self.epochs], dtype=float)
         for key in ("train_loss", "val_loss", "train_acc", "val_acc"):
             self.curves[key].setData(x, np.array([m[key] for m in self.epochs], dtype=float))
+
+    def show_history(self, history: list[dict], best_epoch: int | None = None,
+                     stopped_early_at: int | None = None) -> None:
+        """Replace everything with a finished run's epochs (rows of its metrics.csv) and markers."""
+        self.reset()
+        for metrics in history:
+            self.add_epoch(metrics)
+        if best_epoch:
+            self.mark_best(best_epoch)
+        if stopped_early_at:
+            self.mark_stop(stopped_early_at)
 
     def add_batches(self, batches: list[tuple[float, float, float]]) -> None:
         """``(global iteration, loss, lr)`` triples since the last call; one redraw for all."""
@@ -129,3 +145,42 @@ class TrainingPlots(QWidget):
         """How many points a curve shows (for tests and accessibility)."""
         x, _ = self.curves[key].getData()
         return 0 if x is None else len(x)
+
+
+# Distinct line colours for compared runs (matplotlib's tab10, readable on light and dark bases).
+RUN_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
+               "#7f7f7f", "#bcbd22", "#17becf")
+COMPARED_METRICS = (("val_loss", "Validation loss", "loss"), ("val_acc", "Validation accuracy", "accuracy"))
+
+
+class RunComparisonPlots(QWidget):
+    """Validation loss and accuracy of several runs overlaid, one coloured line per run."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.plots = {key: _plot(f"{title} per epoch", f"{title} of the compared runs", y_label)
+                      for key, title, y_label in COMPARED_METRICS}
+        self.plots["val_acc"].setYRange(0, 1)
+        self.curves: dict[str, dict[str, pg.PlotDataItem]] = {key: {} for key in self.plots}
+        layout = QGridLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        for column, plot in enumerate(self.plots.values()):
+            layout.addWidget(plot, 0, column)
+
+    def show_runs(self, runs: list[tuple[str, list[dict]]]) -> None:
+        """Draw ``(run name, metrics rows)`` pairs, replacing the runs shown before."""
+        for key, plot in self.plots.items():
+            for curve in self.curves[key].values():
+                plot.removeItem(curve)
+            self.curves[key] = {}
+            for i, (name, history) in enumerate(runs):
+                rows = [row for row in history if key in row]
+                pen = pg.mkPen(RUN_COLOURS[i % len(RUN_COLOURS)], width=2)
+                self.curves[key][name] = plot.plot(
+                    np.array([row["epoch"] for row in rows], dtype=float),
+                    np.array([row[key] for row in rows], dtype=float),
+                    pen=pen, symbol="o", symbolSize=5, symbolBrush=pen.color(), name=name)
+
+    def shown_runs(self) -> list[str]:
+        """Names of the runs on show, in legend order."""
+        return list(self.curves["val_loss"])

@@ -1,0 +1,337 @@
+"""The Try it view: drop or pick images and see what a trained model says about each one.
+
+The model is the window's latest finished run, a past run folder, or any exported file
+(:class:`workbench.predict.Predictor` reads them all). Loading and classifying run on a
+one-thread pool, so the model is used by one thread at a time and the GUI thread only draws the
+small results (thumbnail arrays, label/probability pairs).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt, QThreadPool, Signal
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QScrollArea,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from workbench.data.decode import load_image
+from workbench.gui.common import CallSignals, PoolTask, bold_label, pixmap_from_array
+from workbench.gui.dataset_panel import ERROR_STYLE
+from workbench.predict import Predictor, UnreadableImagesError, expand_image_paths
+
+THUMBNAIL_PX = 128
+CHUNK = 16  # images per pool task: results appear as they are ready, not all at the end
+MODEL_FILTER = ("Models (*.pt *.pth *.safetensors *.onnx);;All files (*)")
+DROP_HINT = ("Drop images or folders of images here, or click “Add images…”.\n"
+             "Each one is shown with the model's most likely classes.")
+
+
+def classify_images(predictor: Predictor, paths: list[str], top_k: int) -> list[dict]:
+    """Top-k of each image plus a thumbnail, as plain values; unreadable images get an ``error``."""
+    skipped: dict[str, str] = {}
+    try:
+        predictions = predictor.predict(paths, top_k, on_skip=skipped.__setitem__)
+    except UnreadableImagesError:
+        predictions = []  # every image was reported through on_skip
+    by_image = {p.image: p.top for p in predictions}
+    results = []
+    for path in paths:
+        entry = {"path": path, "top": by_image.get(path), "thumbnail": None,
+                 "error": skipped.get(path)}
+        if entry["top"] is not None:
+            try:
+                entry["thumbnail"] = load_image(path, THUMBNAIL_PX)
+            except Exception:  # noqa: BLE001 — read for the model a moment ago; a race at worst
+                pass
+        elif entry["error"] is None:
+            entry["error"] = "could not be read"
+        results.append(entry)
+    return results
+
+
+class PredictionCard(QFrame):
+    """One image: its thumbnail beside its top-k classes as bars with probabilities."""
+
+    def __init__(self, result: dict, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.path = result["path"]
+        self.top: list[tuple[str, float]] = list(result["top"] or [])
+        self.error: str | None = result["error"]
+        self.setAccessibleName(f"Prediction for {Path(self.path).name}")
+        self.image = QLabel()
+        self.image.setFixedSize(THUMBNAIL_PX, THUMBNAIL_PX)
+        self.image.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.image.setStyleSheet("QLabel { background: palette(midlight); }")
+        if result["thumbnail"] is not None:
+            self.image.setPixmap(pixmap_from_array(result["thumbnail"]))
+        name = bold_label(Path(self.path).name)
+        name.setToolTip(self.path)
+        column = QVBoxLayout()
+        column.addWidget(name)
+        self.bars: list[QProgressBar] = []
+        if self.error:
+            self.message = QLabel(f"Could not classify this file: {self.error}")
+            self.message.setWordWrap(True)
+            self.message.setStyleSheet(ERROR_STYLE)
+            self.message.setAccessibleName("Error")
+            column.addWidget(self.message)
+        else:
+            grid = QGridLayout()
+            grid.setHorizontalSpacing(8)
+            for row, (label, probability) in enumerate(self.top):
+                grid.addWidget(QLabel(label), row, 0)
+                bar = QProgressBar()
+                bar.setRange(0, 1000)
+                bar.setValue(round(probability * 1000))
+                bar.setFormat(f"{probability:.1%}")
+                bar.setAccessibleName(f"{label}: {probability:.1%}")
+                bar.setToolTip(f"Probability the model gives to {label}")
+                grid.addWidget(bar, row, 1)
+                self.bars.append(bar)
+            grid.setColumnStretch(1, 1)
+            column.addLayout(grid)
+        column.addStretch(1)
+        layout = QHBoxLayout(self)
+        layout.addWidget(self.image, 0, Qt.AlignmentFlag.AlignTop)
+        layout.addLayout(column, 1)
+
+
+class TryItView(QWidget):
+    """Classify images with a chosen model; ``set_current_run`` offers the window's latest run."""
+
+    modelLoaded = Signal(str)  # the model's source
+    modelFailed = Signal(str)  # why it could not be loaded
+    predictionsShown = Signal()  # every queued image has its card
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setAccessibleName("Try it")
+        self.setAcceptDrops(True)
+        self.predictor: Predictor | None = None
+        self.current_run: str | None = None
+        self.cards: list[PredictionCard] = []
+        self._model_source: str | None = None
+        self._follow_current_run = True  # until the user picks a model themselves
+        self._waiting: list[str] = []  # images that arrived while the model was loading
+        self._outstanding = 0  # classify tasks not back yet
+        self._load_request = 0
+        self._generation = 0  # bumped by clear(): results of older requests are dropped
+        self._pool = QThreadPool(self)
+        self._pool.setMaxThreadCount(1)  # one model, used by one thread at a time
+        self._loaded = CallSignals()
+        self._loaded.done.connect(self._on_loaded)
+        self._classified = CallSignals()
+        self._classified.done.connect(self._on_classified)
+        self._build()
+
+    def _build(self) -> None:
+        self.model_label = QLabel("No model yet: train one, or choose a run folder or model file.")
+        self.model_label.setWordWrap(True)
+        self.model_label.setAccessibleName("Model")
+        self.model_label.setToolTip("The model that classifies the images")
+        self.model_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.current_button = self._button("Current run", "Use the current run",
+                                           "Use the best weights of the run this window trained last",
+                                           lambda: self.current_run and self.set_model(self.current_run))
+        self.current_button.setEnabled(False)
+        choose_file = self._button("Model file…", "Choose model file",
+                                   "Use an exported model (.pt, .safetensors, TorchScript, .onnx)",
+                                   self.choose_model_file)
+        choose_run = self._button("Run folder…", "Choose run folder",
+                                  "Use the best weights of a run folder", self.choose_run_folder)
+        model_row = QHBoxLayout()
+        model_row.addWidget(QLabel("Model:"))
+        model_row.addWidget(self.model_label, 1)
+        for button in (self.current_button, choose_file, choose_run):
+            model_row.addWidget(button)
+
+        self.top_k = QSpinBox()
+        self.top_k.setRange(1, 20)
+        self.top_k.setValue(5)
+        self.top_k.setAccessibleName("Classes shown")
+        self.top_k.setToolTip("How many of the most likely classes to show for each image")
+        add = self._button("Add images…", "Add images", "Choose image files to classify",
+                           self.choose_images)
+        self.clear_button = self._button("Clear", "Clear images", "Remove every image from the view",
+                                         self.clear)
+        self.status = QLabel()
+        self.status.setAccessibleName("Try it status")
+        image_row = QHBoxLayout()
+        image_row.addWidget(add)
+        image_row.addWidget(self.clear_button)
+        image_row.addWidget(QLabel("Classes shown:"))
+        image_row.addWidget(self.top_k)
+        image_row.addSpacing(12)
+        image_row.addWidget(self.status, 1)
+
+        self.hint = QLabel(DROP_HINT)
+        self.hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.hint.setStyleSheet("QLabel { border: 2px dashed palette(mid); border-radius: 8px; "
+                                "padding: 40px; color: palette(window-text); }")
+        self._cards_box = QWidget()
+        self._cards_layout = QVBoxLayout(self._cards_box)
+        self._cards_layout.addWidget(self.hint)
+        self._cards_layout.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(self._cards_box)
+        scroll.setAccessibleName("Classified images")
+        layout = QVBoxLayout(self)
+        layout.addLayout(model_row)
+        layout.addLayout(image_row)
+        layout.addWidget(scroll, 1)
+
+    @staticmethod
+    def _button(text: str, name: str, tip: str, slot) -> QPushButton:
+        button = QPushButton(text)
+        button.setAccessibleName(name)
+        button.setToolTip(tip)
+        button.clicked.connect(slot)
+        return button
+
+    # Model ------------------------------------------------------------------------------------
+    def set_current_run(self, run_dir: str | None) -> None:
+        """The window's latest finished run; used at once unless the user chose another model."""
+        self.current_run = run_dir
+        self.current_button.setEnabled(bool(run_dir))
+        if run_dir and self._follow_current_run:
+            self._load(run_dir)
+
+    def run_finished(self, summary: dict | None) -> None:
+        """The window's run ended: its folder becomes the current run if it has weights."""
+        if summary and summary.get("best_epoch"):
+            self.set_current_run(summary["run_dir"])
+
+    def set_model(self, path: str | Path) -> None:
+        """Classify with ``path`` (run folder or model file) from now on; loads off the GUI thread."""
+        self._follow_current_run = str(path) == self.current_run
+        self._load(str(path))
+
+    def choose_model_file(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Choose a model file", self._model_source or "",
+                                              MODEL_FILTER)
+        if path:
+            self.set_model(path)
+
+    def choose_run_folder(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Choose a run folder", self._model_source or "")
+        if path:
+            self.set_model(path)
+
+    def _load(self, source: str) -> None:
+        self.predictor = None
+        self._model_source = source
+        self.model_label.setText(f"Loading {source}…")
+        self._load_request += 1
+        self._pool.start(PoolTask(self._load_request, lambda: Predictor.load(source), self._loaded))
+
+    # Images -----------------------------------------------------------------------------------
+    def choose_images(self) -> None:
+        paths, _ = QFileDialog.getOpenFileNames(
+            self, "Choose images", "", "Images (*.jpg *.jpeg *.png *.bmp *.gif *.webp *.tif *.tiff);;"
+            "All files (*)")
+        if paths:
+            self.add_images(paths)
+
+    def add_images(self, paths: list[str | Path]) -> None:
+        """Classify these files (folders: the images in them); a card per image appears when done."""
+        files, missing = expand_image_paths(paths)
+        for path, reason in missing:
+            self._add_card({"path": path, "top": None, "thumbnail": None, "error": reason})
+        files = [str(f) for f in files]
+        if not files:
+            self._report_progress()
+            return
+        if self.predictor is None:
+            if self._model_source is None:
+                self.status.setText("Choose a model first (Model file… or Run folder…).")
+            self._waiting.extend(files)
+            return
+        self._classify(files)
+
+    def clear(self) -> None:
+        """Remove every card (results still being computed are dropped when they arrive)."""
+        for card in self.cards:
+            card.deleteLater()
+        self.cards = []
+        self._waiting = []
+        self.hint.show()
+        self._generation += 1
+        self._outstanding = 0
+        self.status.setText("")
+
+    def _classify(self, files: list[str]) -> None:
+        predictor, top_k = self.predictor, self.top_k.value()
+        for i in range(0, len(files), CHUNK):
+            chunk = files[i:i + CHUNK]
+            self._outstanding += 1
+            self._pool.start(PoolTask(self._generation, lambda c=chunk: classify_images(predictor, c, top_k),
+                                      self._classified))
+        self.status.setText(f"Classifying {len(files)} image{'s' if len(files) != 1 else ''}…")
+
+    # Results ----------------------------------------------------------------------------------
+    def _on_loaded(self, request: int, predictor, error) -> None:
+        if request != self._load_request:
+            return  # another model was chosen meanwhile
+        if error:
+            self.model_label.setText(f"Could not load {self._model_source}: {error}")
+            waiting = len(self._waiting)
+            self.status.setText(f"Choose another model to classify the {waiting} waiting image"
+                                f"{'s' if waiting != 1 else ''}." if waiting else "")
+            self.modelFailed.emit(error)
+            return
+        self.predictor = predictor
+        classes = ", ".join(predictor.class_names)
+        self.model_label.setText(f"{predictor.source} ({predictor.format}, {predictor.image_size} px; "
+                                 f"classes: {classes})")
+        self.modelLoaded.emit(predictor.source)
+        waiting, self._waiting = self._waiting, []
+        if waiting:
+            self._classify(waiting)
+
+    def _on_classified(self, generation: int, results, error) -> None:
+        if generation != self._generation:
+            return  # the view was cleared since
+        self._outstanding -= 1
+        if error:
+            self.status.setText(f"Could not classify: {error}")
+        for result in results or []:
+            self._add_card(result)
+        self._report_progress()
+
+    def _add_card(self, result: dict) -> None:
+        self.hint.hide()
+        card = PredictionCard(result)
+        self._cards_layout.insertWidget(self._cards_layout.count() - 1, card)
+        self.cards.append(card)
+
+    def _report_progress(self) -> None:
+        if self._outstanding or self._waiting:
+            return
+        failed = sum(1 for card in self.cards if card.error)
+        text = f"{len(self.cards) - failed} image{'s' if len(self.cards) - failed != 1 else ''} classified"
+        self.status.setText(text + (f"; {failed} could not be read" if failed else "") + ".")
+        self.predictionsShown.emit()
+
+    # Drag and drop ----------------------------------------------------------------------------
+    def dragEnterEvent(self, event) -> None:  # noqa: N802 — Qt override
+        if any(url.isLocalFile() for url in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:  # noqa: N802 — Qt override
+        paths = [url.toLocalFile() for url in event.mimeData().urls() if url.isLocalFile()]
+        if paths:
+            event.acceptProposedAction()
+            self.add_images(paths)
