@@ -21,6 +21,7 @@ from workbench.engine.checkpoint import load_checkpoint, save_checkpoint
 from workbench.engine.device import device_name, resolve_device
 from workbench.engine.early_stopping import EarlyStopping
 from workbench.engine.evaluation import class_report, evaluate, misclassified
+from workbench.engine.faults import RunFault, classify
 from workbench.engine.schedules import Schedule
 from workbench.engine.summary import one_line_summary
 from workbench.models import WeightsError, build_model, count_parameters, normalization, set_backbone_frozen
@@ -35,7 +36,7 @@ class TrainingError(RuntimeError):
 
 # Failures whose message is written for the user (a bad folder, weights or run state): shown as
 # they are, never as a traceback, by the command line and the window alike.
-USER_ERRORS = (DatasetError, TrainingError, WeightsError)
+USER_ERRORS = (DatasetError, TrainingError, WeightsError, RunFault)
 
 
 class Trainer:
@@ -79,14 +80,21 @@ class Trainer:
         try:
             self._setup()
             self._loop()
+            return self._finish()
         except BaseException as exc:
+            # Out of memory, a full disk, an unwritable folder: say what to change, keep the checkpoints.
+            fault = classify(exc, config=self.config, run_dir=self.run_folder.path,
+                             device=str(getattr(self, "device", "")) or None, epochs_done=len(self.history))
+            message = fault.message if fault else str(exc)
             self._status = "failed"
-            self._stop_reason = self._stop_reason or f"error: {exc}"
-            self.log(f"Run failed: {exc}")
-            self.events.emit(ev.ERROR, message=str(exc), type=exc.__class__.__name__)
+            self._stop_reason = self._stop_reason or f"error: {message}"
+            self.log(f"Run failed: {message}")
+            self.events.emit(ev.ERROR, **{"message": message, "type": exc.__class__.__name__,
+                                          **(fault.event_data() if fault else {})})
             self._write_summary()
+            if fault is not None and not isinstance(exc, RunFault):
+                raise RunFault(fault) from exc
             raise
-        return self._finish()
 
     def log(self, message: str) -> None:
         try:
@@ -108,6 +116,8 @@ class Trainer:
         cfg.save_json(rf.config_path)
         self.log(f"Workbench {__version__}: run folder {rf.path}")
         self.log(f"Scanning {data_dir_of(cfg)}")
+        for note in cfg.notes():
+            self.log(f"Note: {note}")
 
         self.data = prepare_data(
             cfg, log=self.log, pin_memory=self.device.type == "cuda", scan=self._scan,
@@ -152,7 +162,7 @@ class Trainer:
             iterations_per_epoch=self.iterations, start_epoch=self.start_epoch + 1,
             device=str(self.device), device_name=device_name(self.device),
             cached=not self.data.train.streaming, parameters=count_parameters(self.model),
-            history=list(self.history))
+            history=list(self.history), skipped=self.data.scan.to_dict()["skipped"])
         self.log(f"Training {cfg.model} ({count_parameters(self.model):,} parameters) on "
                  f"{device_name(self.device)}: {n_train} training images ÷ batch {cfg.batch_size} = "
                  f"{self.iterations} iterations per epoch; {cfg.epochs} epochs.")
