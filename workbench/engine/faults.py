@@ -18,7 +18,7 @@ DISK_FULL = "disk_full"
 NOT_WRITABLE = "not_writable"
 
 _DISK_FULL_ERRNOS = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC), errno.EFBIG}
-_NOT_WRITABLE_ERRNOS = {errno.EACCES, errno.EPERM, errno.EROFS}
+_NOT_WRITABLE_ERRNOS = {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOTDIR}
 # Allocator failures that torch reports as a plain RuntimeError (CPU, Apple MPS).
 _MEMORY_PHRASES = ("out of memory", "can't allocate memory", "cannot allocate memory")
 
