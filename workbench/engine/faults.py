@@ -109,8 +109,8 @@ def _write_failed(exc: OSError, run_dir, epochs_done: int) -> Fault:
                    "run folder writable (or choose another runs folder)")
         reason = NOT_WRITABLE
     message += f", then continue the run with `{resume}`." if resume and epochs_done else "."
-    return Fault(reason, message, f"then: {resume}" if resume and epochs_done else "",
-                 {"path": str(exc.filename) if exc.filename else None, "errno": exc.errno})
+    return Fault(reason, message, details={"path": str(exc.filename) if exc.filename else None,
+                                           "errno": exc.errno})
 
 
 def _shown_path(filename, run_dir) -> str:
