@@ -53,6 +53,17 @@ def is_out_of_memory(exc: BaseException) -> bool:
     return isinstance(exc, RuntimeError) and any(p in str(exc).lower() for p in _MEMORY_PHRASES)
 
 
+def release_memory() -> None:
+    """Hand memory of a failed run back (garbage, cached CUDA blocks) so a retry starts clean."""
+    import gc
+
+    import torch
+
+    gc.collect()
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        torch.cuda.empty_cache()
+
+
 def classify(exc: BaseException, *, config=None, run_dir: str | Path | None = None,
              device: str | None = None, epochs_done: int = 0) -> Fault | None:
     """The :class:`Fault` behind ``exc``, or None when it is not one of the known faults.

@@ -31,7 +31,7 @@ class TrainingWorker(QObject):
 
     @Slot()
     def run(self) -> None:
-        from workbench.engine.faults import classify
+        from workbench.engine.faults import classify, release_memory
         from workbench.engine.trainer import USER_ERRORS, Trainer
 
         _yield_cpu_to_the_window()
@@ -55,12 +55,17 @@ class TrainingWorker(QObject):
                                  "(the traceback is in the log)")
         else:
             self.finished.emit(summary)
+            return
+        # The failed run's model and optimizer must not hold GPU memory a retry needs.
+        self.trainer = None
+        release_memory()
 
     def request_stop(self) -> None:
         """Thread-safe: the engine checks a threading.Event after every batch."""
         self._stop_early = True
-        if self.trainer is not None:
-            self.trainer.request_stop()
+        trainer = self.trainer  # read once: the worker thread drops it when a run fails
+        if trainer is not None:
+            trainer.request_stop()
 
 
 def _yield_cpu_to_the_window() -> None:
