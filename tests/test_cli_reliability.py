@@ -146,3 +146,17 @@ def test_an_unusable_runs_folder_is_a_clear_error(tiny_data, tmp_path):
     result = _cli("train", str(tiny_data), "--runs-dir", str(blocker / "runs"), *QUICK)
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert f"error: Cannot write {blocker}" in result.stderr
+
+
+def test_an_unreadable_folder_is_refused_with_the_system_reason(tmp_path, capsys, monkeypatch):
+    root = hostile.single_class(tmp_path / "data")
+    real_scandir = os.scandir
+
+    def refuse(path="."):  # chmod 000 does not stop root, who runs these tests in CI
+        if Path(path) == root:
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", refuse)
+    assert main(["train", str(root), "--out", str(tmp_path / "run"), *QUICK]) == 1
+    assert f"error: Cannot read folder {root}: Permission denied" in capsys.readouterr().err

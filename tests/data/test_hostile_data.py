@@ -171,3 +171,20 @@ def test_symlink_loops_end_and_do_not_pull_other_classes_in(tmp_path):
     assert scan.class_counts() == {"a": 3, "b": 3}
     assert scan.empty_classes == ["c_link_to_root"]
     assert sum("loops back" in s.reason for s in scan.skipped) == 3
+
+
+def test_streaming_reports_a_bad_file_once_and_never_yields_a_one_image_batch(tmp_path):
+    import torch
+
+    from workbench.data.loader import StreamingImages
+
+    good = [hostile.good_png(tmp_path, f"{i}.png", seed=i) for i in range(3)]
+    bad = hostile.truncated_jpeg(tmp_path)
+    heard = []
+    source = StreamingImages([(str(p), 0) for p in good] + [(str(bad), 1)], 16, workers=0,
+                             on_failed=lambda path, reason: heard.append((path, reason)))
+    order = torch.tensor([0, 3, 1, 2])  # batches [0, 3] and [1, 2]: the first loses its bad file
+    for _epoch in range(2):
+        # The image left alone joins the next batch: batch norm cannot train on one image.
+        assert [len(labels) for _, labels in source.batches(order, 2)] == [3]
+    assert [path for path, _ in heard] == [str(bad)] and "truncated" in heard[0][1]
