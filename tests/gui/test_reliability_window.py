@@ -175,3 +175,26 @@ def test_an_unexpected_worker_error_shows_a_dialog_logs_the_traceback_and_leaves
     qtbot.waitUntil(lambda: window.start_button.isEnabled())
     assert _open(qtbot, window, tiny_data) is not None  # the rest of the window still works
     assert _run(qtbot, window)["status"] == "finished"
+
+
+def test_a_nan_loss_ends_the_run_with_the_reason_shown_and_best_kept(qtbot, window, tiny_data, monkeypatch):
+    from workbench.engine import trainer as trainer_module
+    from workbench.engine.checkpoint import load_checkpoint
+
+    class PoisonedLoss(torch.nn.CrossEntropyLoss):
+        calls = 0
+
+        def forward(self, logits, labels):  # 7 training + 1 validation batch make epoch 1
+            PoisonedLoss.calls += 1
+            loss = super().forward(logits, labels)
+            return loss * float("nan") if PoisonedLoss.calls > 8 else loss
+
+    monkeypatch.setattr(trainer_module.nn, "CrossEntropyLoss", PoisonedLoss)
+    _open(qtbot, window, tiny_data)
+    _quick(window, epochs=3)
+    summary = _run(qtbot, window)
+    assert summary["status"] == "failed"
+    assert "loss became nan at epoch 2, iteration 1" in window.statusBar().currentMessage()
+    assert "training diverged; try a lower learning rate" in window.log.toPlainText()
+    assert load_checkpoint(Path(window.run_dir) / "checkpoints" / "best.pt")["epoch"] == 1
+    qtbot.waitUntil(lambda: window.start_button.isEnabled())
