@@ -160,3 +160,13 @@ def test_an_unreadable_folder_is_refused_with_the_system_reason(tmp_path, capsys
     monkeypatch.setattr(os, "scandir", refuse)
     assert main(["train", str(root), "--out", str(tmp_path / "run"), *QUICK]) == 1
     assert f"error: Cannot read folder {root}: Permission denied" in capsys.readouterr().err
+
+
+def test_resuming_from_a_damaged_checkpoint_says_which_file(tiny_data, tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main(["train", str(tiny_data), "--out", str(run), "--epochs", "1", *QUICK]) == 0
+    last = run / "checkpoints" / "last.pt"
+    last.write_bytes(last.read_bytes()[:1000])  # e.g. copied by a tool that stopped half-way
+    assert main(["train", "--resume", str(run), "--epochs", "2"]) == 1
+    err = capsys.readouterr().err
+    assert f"error: Cannot read checkpoint {last}: the file is damaged" in err and "Traceback" not in err
