@@ -3,8 +3,9 @@
 Every trial resumes the run the previous trial was killed in (the first one starts it), and kills
 the process at one of these moments, in rotation with random delays:
 
-    startup     0-2.5 s after the process starts: imports, scan, decoding, resume, first batches
-    epoch       0-2 s after training began (mid-epoch, mid-evaluation or between writes)
+    startup     0-2.5 s after the process starts (imports, scan, decoding, resume), at the latest
+                when the trial's first epoch ends
+    epoch       a random moment of the trial's second epoch (mid-batch, mid-evaluation, writes)
     checkpoint  the instant the n-th checkpoint temporary file of the trial appears (mid-write)
     write       the same for any file of the run folder (checkpoints, metrics.csv, summary.json)
 
@@ -13,7 +14,7 @@ reads, metrics.csv holds epochs 1..k without a gap or a duplicate and agrees wit
 history. At the end a plain `workbench train --resume RUN` must finish the run, with metrics.csv
 epochs 1..EPOCHS continuous across every break.
 
-    python benchmarks/kill_resume.py [--trials 22] [--epochs 24] [--seed 0] [--keep DIR] [--spawn]
+    python benchmarks/kill_resume.py [--trials 22] [--epochs 60] [--seed 0] [--keep DIR] [--spawn]
 
 Each trial runs the real command line (``workbench.cli.main(["train", ...])``) in a process forked
 from a helper that has imported torch once, so a trial costs its training, not 3-5 s of imports;
@@ -149,10 +150,13 @@ def _zygote() -> None:
 
 
 class _Watcher:
-    """Follows the child's stderr file: knows when training began (the "Training …" log line)."""
+    """Follows the child's stderr file: when training began (the "Training …" log line) and when
+    each epoch ended ("Epoch k/N: …")."""
 
     def __init__(self, path: Path, proc):
         self.training = threading.Event()
+        self.training_at = 0.0
+        self.epoch_ends: list[float] = []
         self.lines: list[str] = []
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._follow, args=(path, proc), daemon=True)
@@ -165,7 +169,10 @@ class _Watcher:
                 if line:
                     self.lines.append(line.rstrip())
                     if line.startswith("Training "):
+                        self.training_at = time.monotonic()
                         self.training.set()
+                    elif line.startswith("Epoch ") and self.training.is_set():
+                        self.epoch_ends.append(time.monotonic())
                 elif self._done.is_set():
                     return
                 else:
@@ -195,15 +202,20 @@ def _kill_when(mode: str, proc, watcher: _Watcher, run: Path, rng: random.Random
     def alive() -> bool:
         return proc.poll() is None and time.monotonic() < deadline
 
-    if mode == "startup":
-        time.sleep(rng.uniform(0.0, 2.5))
-    elif mode == "epoch":
-        while alive() and not watcher.training.wait(0.05):
-            pass
-        time.sleep(rng.uniform(0.0, 2.0))
+    # Each trial moves the run on by a few epochs at most, whatever the machine's speed, so the
+    # trials never finish the run: the kill moments are counted in epochs, not seconds.
+    if mode == "startup":  # imports, scan, decoding, resume: at most into the first epoch
+        until = time.monotonic() + rng.uniform(0.0, 2.5)
+        while alive() and time.monotonic() < until and not watcher.epoch_ends:
+            time.sleep(0.01)
+    elif mode == "epoch":  # a random moment of the trial's second epoch (training, evaluation, writes)
+        while alive() and not watcher.epoch_ends:
+            time.sleep(0.005)
+        if watcher.epoch_ends:
+            time.sleep(rng.uniform(0.0, 1.0) * (watcher.epoch_ends[0] - watcher.training_at))
     else:
-        # Kill during the n-th file write of this trial, so that some trials get a few epochs on.
-        nth = rng.randint(1, 4 if mode == "checkpoint" else 6)
+        # Kill during the n-th file write of this trial, so that some trials get an epoch or two on.
+        nth = rng.randint(1, 3 if mode == "checkpoint" else 5)
         while alive() and not watcher.training.wait(0.05):
             pass
         folder = run / "checkpoints" if mode == "checkpoint" else run
@@ -256,7 +268,7 @@ def check_run_folder(run: Path, final: bool = False, epochs: int | None = None) 
     return epoch
 
 
-def run_trials(trials: int = 22, epochs: int = 24, seed: int = 0, work: Path | None = None,
+def run_trials(trials: int = 22, epochs: int = 60, seed: int = 0, work: Path | None = None,
                log=print, spawn: bool = False) -> dict:
     """Run the trials and the final resume; raise AssertionError on the first broken check."""
     rng = random.Random(seed)
@@ -294,6 +306,7 @@ def _trial(trial, mode, launcher, data, run, epochs, work, env, rng, counts, log
     stderr = work / f"trial_{trial:02d}.log"
     stderr.write_text("")
     argv = train_args(data, run, epochs, resume)
+    earlier = set(_temp_files(run, recursive=True))  # left by the previous kill, until resume clears them
     proc = launcher.start(argv, stderr, work) if launcher else _Spawned(argv, stderr, work, env)
     watcher = _Watcher(stderr, proc)
     seen = _kill_when(mode, proc, watcher, run, rng)
@@ -308,7 +321,7 @@ def _trial(trial, mode, launcher, data, run, epochs, work, env, rng, counts, log
         assert code == 0, "\n".join(watcher.lines[-20:])
     left = _temp_files(run, recursive=True)
     counts["stale_temp_files_seen"] += len(left)
-    counts["killed_mid_write"] += bool(left)
+    counts["killed_mid_write"] += bool(set(left) - earlier)
     epoch = check_run_folder(run) if (run / "config.json").exists() else 0
     log(f"trial {trial:2d} {mode:<10} killed={code == -signal.SIGKILL!s:<5} "
         f"temp at kill: {seen or '-':<34} left: {','.join(left) or '-':<30} last.pt epoch {epoch}")
@@ -318,7 +331,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--trials", type=int, default=22)
-    parser.add_argument("--epochs", type=int, default=24)
+    parser.add_argument("--epochs", type=int, default=60)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--keep", type=Path, help="work folder to keep (default: a temporary one)")
     parser.add_argument("--spawn", action="store_true", help="a fresh python process per trial")

@@ -21,7 +21,7 @@ def _kill_resume():
 
 def test_twenty_random_sigkills_lose_nothing_and_resume_finishes_the_run(tmp_path):
     lines = []
-    counts = _kill_resume().run_trials(trials=22, epochs=24, seed=0, work=tmp_path, log=lines.append)
+    counts = _kill_resume().run_trials(trials=22, epochs=60, seed=0, work=tmp_path, log=lines.append)
     print("\n".join(lines))
     assert counts["killed"] >= 20, counts
     # Some kills landed while a file was half-written: its temporary file was still there.
