@@ -56,12 +56,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except Exception as exc:
+        from workbench.engine.faults import classify
         from workbench.engine.trainer import USER_ERRORS
 
-        if isinstance(exc, USER_ERRORS):
-            print(f"error: {exc}", file=sys.stderr)
-            return 1
-        raise
+        fault = classify(exc)  # out of memory, disk full, unwritable folder: advice, not a traceback
+        if fault is None and not isinstance(exc, USER_ERRORS):
+            raise
+        print(f"error: {fault.message if fault else exc}", file=sys.stderr)
+        if fault is not None and fault.cli_hint:
+            print(f"hint: {fault.cli_hint}", file=sys.stderr)
+        return 1
 
 
 def _default_action() -> int:

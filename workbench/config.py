@@ -185,6 +185,15 @@ class TrainConfig:
         out.extend(self.augment.problems())
         return out
 
+    def notes(self) -> list[str]:
+        """Settings that are allowed but probably not what was meant (shown, never refused)."""
+        out: list[str] = []
+        if self.early_stopping and self.patience >= self.epochs:
+            out.append(f"Patience {self.patience} ≥ epochs {self.epochs}: early stopping cannot trigger.")
+        if self.mixed_precision and self.device == "cpu":
+            out.append("Mixed precision only applies on a CUDA GPU.")
+        return out
+
     def validate(self) -> TrainConfig:
         """Raise :class:`ConfigError` listing every problem; return self when valid."""
         problems = self.problems()

@@ -93,10 +93,11 @@ class StreamingImages:
     streaming = True
 
     def __init__(self, samples: list[tuple[str, int]], image_size: int, workers: int = 2,
-                 pin_memory: bool = False):
+                 pin_memory: bool = False, on_failed: Callable[[str, str], None] | None = None):
         self.paths = [p for p, _ in samples]
         self.labels = torch.tensor([label for _, label in samples], dtype=torch.long)
         self.failed: list[tuple[str, str]] = []
+        self._on_failed = on_failed  # told of each file that fails to decode, once
         self._sampler = _OrderedBatches()
         self._loader = DataLoader(
             _FileDataset(self.paths, self.labels.tolist(), image_size), batch_sampler=self._sampler,
@@ -108,15 +109,35 @@ class StreamingImages:
 
     def batches(self, order: torch.Tensor, batch_size: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         self._sampler.batches = [b.tolist() for b in batch_indices(order, batch_size)]
+        known = {path for path, _ in self.failed}
+        held = None  # a batch cut to one image by bad files waits for the next: batch norm needs two
         for images, labels, failed in self._loader:
-            self.failed += failed
-            if len(labels):
+            for path, reason in failed:
+                if path not in known:
+                    known.add(path)
+                    self.failed.append((path, reason))
+                    if self._on_failed:
+                        self._on_failed(path, reason)
+            if held is not None and len(labels):
+                images, labels, held = torch.cat([held[0], images]), torch.cat([held[1], labels]), None
+            if len(labels) == 1:
+                held = (images, labels)
+            elif len(labels):
                 yield images, labels
 
 
 def load_images(samples: list[tuple[str, int]], image_size: int, *, cache: bool, workers: int,
-                pin_memory: bool = False, progress: Callable[[int, int], None] | None = None):
-    """A :class:`CachedImages` when ``cache`` else a :class:`StreamingImages` over ``samples``."""
+                pin_memory: bool = False, progress: Callable[[int, int], None] | None = None,
+                on_failed: Callable[[str, str], None] | None = None):
+    """A :class:`CachedImages` when ``cache`` else a :class:`StreamingImages` over ``samples``.
+
+    ``on_failed(path, reason)`` hears of each file that fails to decode: at once for the cache,
+    during the epoch that first meets it when streaming."""
     if cache:
-        return CachedImages(samples, image_size, threads=max(workers, 1) * 2, progress=progress)
-    return StreamingImages(samples, image_size, workers=workers, pin_memory=pin_memory)
+        images = CachedImages(samples, image_size, threads=max(workers, 1) * 2, progress=progress)
+        for path, reason in images.failed:
+            if on_failed:
+                on_failed(path, reason)
+        return images
+    return StreamingImages(samples, image_size, workers=workers, pin_memory=pin_memory,
+                           on_failed=on_failed)

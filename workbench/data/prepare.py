@@ -62,14 +62,18 @@ def prepare_data(config: TrainConfig, *, log: Callable[[str], None] = print,
         if progress:
             progress(len(train_samples) + done, total)
 
-    train = load_images(train_samples, config.image_size, cache=cache, workers=config.workers,
-                        pin_memory=pin_memory, progress=train_progress)
-    val = load_images(val_samples, config.image_size, cache=cache, workers=config.workers,
-                      pin_memory=pin_memory, progress=val_progress)
-    for source in (train, val):
-        for path, reason in source.failed:
+    listed = {s.path for s in scan.skipped}  # a scan reused for a second run already lists them
+
+    def skip(path: str, reason: str) -> None:
+        if path not in listed:
+            listed.add(path)
             scan.skipped.append(SkippedFile(path, reason))
-            log(f"Skipped {path}: {reason}")
+        log(f"Skipped {path}: {reason}")
+
+    train = load_images(train_samples, config.image_size, cache=cache, workers=config.workers,
+                        pin_memory=pin_memory, progress=train_progress, on_failed=skip)
+    val = load_images(val_samples, config.image_size, cache=cache, workers=config.workers,
+                      pin_memory=pin_memory, progress=val_progress, on_failed=skip)
     if len(train) == 0 or len(val) == 0:
         raise DatasetError("No decodable images left for training or validation.")
     return PreparedData(scan, train, val)

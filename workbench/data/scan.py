@@ -7,7 +7,9 @@ each laid out that way, is taken as already split.
 
 from __future__ import annotations
 
+import codecs
 import os
+import re
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -17,6 +19,10 @@ from PIL import Image, UnidentifiedImageError
 from torchvision.datasets.folder import IMG_EXTENSIONS
 
 SPLIT_NAMES = ("train", "val", "test")
+# The app's own megapixel limit (TrainConfig.max_image_megapixels) decides which images are too big;
+# Pillow's warning between its limit and twice it would only repeat that on the console. Its error
+# above twice the limit still stops any decode, which is what guards against decompression bombs.
+warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
 _VAL_ALIASES = ("val", "valid", "validation")
 
 
@@ -187,11 +193,14 @@ def _class_files(split_root: Path, skipped: list[SkippedFile]) -> dict[str, list
             continue
         files: list[str] = []
         seen_dirs: set[str] = set()
+        # A link to the dataset folder or one of its parents would walk every class into this one.
+        anchors = (os.path.realpath(split_root), os.path.realpath(class_dir))
         for dirpath, dirnames, filenames in os.walk(class_dir, followlinks=True,
-                                                    onerror=lambda e: skipped.append(
-                                                        SkippedFile(e.filename, "cannot read folder"))):
+                                                    onerror=lambda e: skipped.append(SkippedFile(
+                                                        e.filename, f"cannot read folder ({e.strerror})"))):
             real = os.path.realpath(dirpath)
-            if real in seen_dirs:  # a symlink loop: visit each real folder once
+            if real in seen_dirs or _contains(real, anchors[0]) or (
+                    dirpath != str(class_dir) and _contains(real, anchors[1])):
                 skipped.append(SkippedFile(dirpath, "folder link loops back; not followed"))
                 dirnames[:] = []
                 continue
@@ -210,6 +219,11 @@ def _class_files(split_root: Path, skipped: list[SkippedFile]) -> dict[str, list
     return out
 
 
+def _contains(folder: str, path: str) -> bool:
+    """True when ``path`` is ``folder`` or inside it (both real paths)."""
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
 def _check_images(paths: list[str], max_megapixels: float, threads: int) -> dict[str, str | None]:
     """Open each image's header; return None for usable files, else the reason."""
     with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
@@ -222,18 +236,41 @@ def image_problem(path: str, max_megapixels: float = 89.0) -> str | None:
     try:
         if os.path.getsize(path) == 0:
             return "empty file (0 bytes)"
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as im:
-                width, height = im.size
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        return f"too large (over Pillow's decompression-bomb limit; max {max_megapixels:g} MP)"
+        with Image.open(path) as im:
+            width, height = im.size
+    except Image.DecompressionBombError as exc:
+        pixels = re.search(r"\((\d+) pixels\)", str(exc))
+        size = f"{int(pixels.group(1)) / 1e6:,.0f} MP" if pixels else "its header's size"
+        return (f"too large ({size}; Pillow refuses to decode images this big as a possible "
+                "decompression bomb)")
     except UnidentifiedImageError:
-        return "not an image (content is not a recognised image format)"
+        return _not_an_image(path)
     except OSError as exc:
         return f"unreadable ({exc.strerror or exc})"
+    except Exception as exc:  # noqa: BLE001 — a malformed header must skip the file, never end the scan
+        return f"not a valid image ({exc.__class__.__name__}: {exc})"
     if width < 1 or height < 1:
         return "image has no pixels"
     if width * height > max_megapixels * 1e6:
         return f"too large ({width}×{height} px is over the {max_megapixels:g} MP limit)"
     return None
+
+
+def _not_an_image(path: str) -> str:
+    """Why a file with an image name is not one, naming the usual culprits (web pages, text)."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(512)
+    except OSError:
+        head = b""
+    start = head.lstrip().lower()
+    if start.startswith((b"<!doctype html", b"<html")) or b"<html" in start:
+        return "not an image: it is a web page (HTML) saved with an image name"
+    if b"\0" not in head:
+        try:  # incremental: a character cut at the 512th byte is not a decoding error
+            codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+        except UnicodeDecodeError:
+            pass
+        else:
+            return "not an image: it is a text file with an image name"
+    return "not an image (content is not a recognised image format)"

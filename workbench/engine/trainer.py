@@ -22,6 +22,7 @@ from workbench.engine.device import device_name
 from workbench.engine.distributed import Distributed
 from workbench.engine.early_stopping import EarlyStopping
 from workbench.engine.evaluation import class_report, evaluate, misclassified
+from workbench.engine.faults import RunFault, classify
 from workbench.engine.schedules import Schedule
 from workbench.engine.summary import one_line_summary
 from workbench.models import WeightsError, build_model, count_parameters, normalization, set_backbone_frozen
@@ -36,7 +37,7 @@ class TrainingError(RuntimeError):
 
 # Failures whose message is written for the user (a bad folder, weights or run state): shown as
 # they are, never as a traceback, by the command line and the window alike.
-USER_ERRORS = (DatasetError, TrainingError, WeightsError)
+USER_ERRORS = (DatasetError, TrainingError, WeightsError, RunFault)
 
 
 class Trainer:
@@ -90,16 +91,21 @@ class Trainer:
         try:
             self._setup()
             self._loop()
-        except BaseException as exc:
-            self._status = "failed"
-            self._stop_reason = self._stop_reason or f"error: {exc}"
-            self.log(f"Run failed: {exc}")
-            self.events.emit(ev.ERROR, message=str(exc), type=exc.__class__.__name__)
-            self._write_summary()
-            self.dist.close()
-            raise
-        try:
             return self._finish()
+        except BaseException as exc:
+            # Out of memory, a full disk, an unwritable folder: say what to change, keep the checkpoints.
+            fault = classify(exc, config=self.config, run_dir=self.run_folder.path,
+                             device=str(getattr(self, "device", "")) or None, epochs_done=len(self.history))
+            message = fault.message if fault else str(exc)
+            self._status = "failed"
+            self._stop_reason = self._stop_reason or f"error: {message}"
+            self.log(f"Run failed: {message}")
+            self.events.emit(ev.ERROR, **{"message": message, "type": exc.__class__.__name__,
+                                          **(fault.event_data() if fault else {})})
+            self._write_summary()
+            if fault is not None and not isinstance(exc, RunFault):
+                raise RunFault(fault) from exc
+            raise
         finally:
             self.dist.close()
 
@@ -124,6 +130,8 @@ class Trainer:
             cfg.save_json(rf.config_path)
         self.log(f"Workbench {__version__}: run folder {rf.path}")
         self.log(f"Scanning {data_dir_of(cfg)}")
+        for note in cfg.notes():
+            self.log(f"Note: {note}")
 
         self.data = prepare_data(
             cfg, log=self.log, pin_memory=self.device.type == "cuda", scan=self._scan,
@@ -170,7 +178,7 @@ class Trainer:
             iterations_per_epoch=self.iterations, start_epoch=self.start_epoch + 1,
             device=str(self.device), device_name=device_name(self.device),
             cached=not self.data.train.streaming, parameters=count_parameters(self.model),
-            history=list(self.history))
+            history=list(self.history), skipped=self.data.scan.to_dict()["skipped"])
         where, batch = device_name(self.device), f"batch {cfg.batch_size}"
         if self.dist.active:
             n = self.dist.world_size

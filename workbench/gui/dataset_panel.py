@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from workbench.data.decode import load_image
-from workbench.data.scan import DatasetScan
+from workbench.data.scan import DatasetScan, SkippedFile
 from workbench.gui.common import bold_label, pixmap_from_array
 
 THUMBNAIL_PX = 64
@@ -246,14 +246,22 @@ class DatasetPanel(QWidget):
     # --- skipped files -----------------------------------------------------------------------
 
     def _show_skipped(self, scan: DatasetScan) -> None:
+        self.show_skipped(scan.skipped, scan.root)
+
+    def show_skipped(self, skipped: list, root: str) -> None:
+        """List ``skipped`` files (SkippedFile or ``{"path", "reason"}`` dicts, e.g. a run's scan
+        report with the files that failed to decode) with their reasons, paths relative to ``root``."""
+        skipped = [SkippedFile(**item) if isinstance(item, dict) else item for item in skipped]
         self._skipped_title.show()
-        if not scan.skipped:
+        if not skipped:
             self._skipped_title.setText("Skipped files: none")
+            self._skipped.setRowCount(0)
+            self._skipped.hide()
             return
-        self._skipped_title.setText(f"Skipped files ({len(scan.skipped)})")
-        self._skipped.setRowCount(len(scan.skipped))
-        for row, item in enumerate(scan.skipped):
-            shown = _relative(item.path, scan.root)
+        self._skipped_title.setText(f"Skipped files ({len(skipped)})")
+        self._skipped.setRowCount(len(skipped))
+        for row, item in enumerate(skipped):
+            shown = _relative(item.path, root)
             path_item = QTableWidgetItem(shown)
             path_item.setToolTip(item.path)
             self._skipped.setItem(row, 0, path_item)
@@ -263,7 +271,7 @@ class DatasetPanel(QWidget):
         self._skipped.resizeColumnToContents(0)
         self._skipped.setColumnWidth(0, min(self._skipped.columnWidth(0), 360))
         # Tall enough for up to 8 rows, then the table scrolls inside the panel.
-        rows = min(len(scan.skipped), 8)
+        rows = min(len(skipped), 8)
         height = (self._skipped.horizontalHeader().sizeHint().height()
                   + rows * self._skipped.verticalHeader().defaultSectionSize() + 4)
         self._skipped.setFixedHeight(height)

@@ -37,6 +37,7 @@ from workbench.gui.common import CallSignals as _Call
 from workbench.gui.common import PoolTask as _Task
 from workbench.gui.dataset_panel import DatasetPanel
 from workbench.gui.export_dialog import ExportDialog
+from workbench.gui.fault_dialog import failure_dialog
 from workbench.gui.plots import TrainingPlots
 from workbench.gui.preview import AugmentationPreview
 from workbench.gui.progress import ProgressPanel
@@ -66,6 +67,8 @@ class MainWindow(QMainWindow):
         self.summary: dict | None = None
         self.run_dir: str | None = None
         self.last_error: str | None = None
+        self._last_fault: dict | None = None  # the engine's "error" event of the current run
+        self._dataset_error: str | None = None
         self._scan_request = 0
         self._pending_batches: list[dict] = []
         self._global_iteration = 0
@@ -245,6 +248,7 @@ class MainWindow(QMainWindow):
         if request != self._scan_request:
             return  # a newer folder was opened meanwhile
         self.scan = scan
+        self._dataset_error = error
         if error:
             self.dataset_panel.show_error(error)
             self.form.set_training_count(None)
@@ -308,7 +312,8 @@ class MainWindow(QMainWindow):
             return
         problems = self.form.problems()
         if self.scan is None:
-            problems.insert(0, "open an image folder that can be trained on first")
+            problems.insert(0, f"the image folder cannot be trained on: {self._dataset_error}"
+                            if self._dataset_error else "open an image folder that can be trained on first")
         if problems:
             self.statusBar().showMessage("Cannot start: " + problems[0])
             return
@@ -347,6 +352,7 @@ class MainWindow(QMainWindow):
         self.log.clear()
         self.summary = None
         self.last_error = None
+        self._last_fault = None
         self._pending_batches.clear()
         self._global_iteration = 0
         self.tabs.setCurrentIndex(1)
@@ -375,6 +381,8 @@ class MainWindow(QMainWindow):
             self._global_iteration = (data["start_epoch"] - 1) * data["iterations_per_epoch"]
             for metrics in data.get("history", []):
                 self.plots.add_epoch(metrics)
+            if self.scan is not None:  # files that failed to decode join the Dataset tab's list
+                self.dataset_panel.show_skipped(data.get("skipped", []), self.scan.root)
         elif kind == "cache_progress":
             self.progress.cache_progress(data["done"], data["total"])
         elif kind == "early_stop":
@@ -383,6 +391,8 @@ class MainWindow(QMainWindow):
             self.log.appendPlainText(data["message"])
         elif kind == "checkpoint_saved":
             self.export_action.setEnabled(True)
+        elif kind == "error":
+            self._last_fault = data
 
     def _flush_batches(self) -> None:
         if not self._pending_batches:
@@ -414,10 +424,23 @@ class MainWindow(QMainWindow):
         self.last_error = message
         self.log.appendPlainText(f"Error: {message}")
         self.statusBar().showMessage(f"Training failed: {message}")
-        box = QMessageBox(QMessageBox.Icon.Critical, "Training failed", message, parent=self)
-        box.open()  # not exec(): the window stays live and tests are never blocked
-        self._error_box = box
+        self._error_box = failure_dialog(self, message, self._last_fault, self.retry_with_batch_size)
         self.runFinished.emit(None)
+
+    def retry_with_batch_size(self, batch_size: int) -> None:
+        """Start again with ``batch_size`` (the out-of-memory dialog's retry), once the failed
+        run's thread has ended."""
+        self.form.batch_size.setValue(batch_size)
+        if not self.controller.running:
+            self.start_training()
+            return
+
+        def start_when_idle(running: bool) -> None:
+            if not running:
+                self.controller.runningChanged.disconnect(start_when_idle)
+                self.start_training()
+
+        self.controller.runningChanged.connect(start_when_idle)
 
     def _update_buttons(self, running: bool) -> None:
         self.start_button.setEnabled(not running)

@@ -354,12 +354,7 @@ class SettingsForm(QWidget):
                 f"epoch; {c.epochs} epochs = {per_epoch * c.epochs:,} iterations")
         else:
             self.derived.setText("Open an image folder to see iterations per epoch.")
-        notes = []
-        if c.early_stopping and c.patience >= c.epochs:
-            notes.append(f"Patience {c.patience} ≥ epochs {c.epochs}: early stopping cannot trigger.")
-        if c.mixed_precision and c.device == "cpu":
-            notes.append("Mixed precision only applies on a CUDA GPU.")
-        self.notes_label.setText("\n".join(notes))
+        self.notes_label.setText("\n".join(c.notes()))
         self.problems_label.setText("\n".join("• " + p for p in self.problems()))
 
     def _choose_weights(self) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import threading
+import traceback
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
@@ -30,6 +31,7 @@ class TrainingWorker(QObject):
 
     @Slot()
     def run(self) -> None:
+        from workbench.engine.faults import classify, release_memory
         from workbench.engine.trainer import USER_ERRORS, Trainer
 
         _yield_cpu_to_the_window()
@@ -43,15 +45,27 @@ class TrainingWorker(QObject):
         except (ConfigError, FileExistsError) as exc:
             self.failed.emit(str(exc))
         except Exception as exc:  # noqa: BLE001 — any failure must reach the window, not kill it
-            self.failed.emit(str(exc) if isinstance(exc, USER_ERRORS) else f"{exc.__class__.__name__}: {exc}")
+            fault = classify(exc)
+            if fault is not None or isinstance(exc, USER_ERRORS):
+                self.failed.emit(fault.message if fault else str(exc))
+            else:
+                # A bug, not a user error: the traceback goes to the log, a short line to the dialog.
+                self.event.emit("log", {"message": "".join(traceback.format_exception(exc)).rstrip()})
+                self.failed.emit(f"Unexpected error: {exc.__class__.__name__}: {exc} "
+                                 "(the traceback is in the log)")
         else:
             self.finished.emit(summary)
+            return
+        # The failed run's model and optimizer must not hold GPU memory a retry needs.
+        self.trainer = None
+        release_memory()
 
     def request_stop(self) -> None:
         """Thread-safe: the engine checks a threading.Event after every batch."""
         self._stop_early = True
-        if self.trainer is not None:
-            self.trainer.request_stop()
+        trainer = self.trainer  # read once: the worker thread drops it when a run fails
+        if trainer is not None:
+            trainer.request_stop()
 
 
 def _yield_cpu_to_the_window() -> None:
