@@ -24,7 +24,8 @@ CURVE_WIDTH = 30
 
 
 def _hex(rgb) -> str:
-    return "#%02x%02x%02x" % tuple(rgb[:3])
+    red, green, blue = rgb[:3]
+    return f"#{red:02x}{green:02x}{blue:02x}"
 
 
 def svg() -> str:
@@ -62,8 +63,8 @@ def raster(size: int) -> Image.Image:
     g = ImageDraw.Draw(gradient)
     for row in range(big):
         t = row / max(big - 1, 1)
-        g.line([(0, row), (big, row)],
-               fill=tuple(round(a + (b - a) * t) for a, b in zip(TILE_TOP, TILE_BOTTOM)) + (255,))
+        colour = tuple(round(a + (b - a) * t) for a, b in zip(TILE_TOP, TILE_BOTTOM, strict=True))
+        g.line([(0, row), (big, row)], fill=colour + (255,))
     mask = Image.new("L", (big, big), 0)
     ImageDraw.Draw(mask).rounded_rectangle([s(x0), s(y0), s(x1), s(y1)], radius=s(r), fill=255)
     image = Image.new("RGBA", (big, big), (0, 0, 0, 0))
