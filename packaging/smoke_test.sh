@@ -64,7 +64,8 @@ t0=$(date +%s)
 for file in config.json metrics.csv summary.json checkpoints/best.pt checkpoints/last.pt; do
     [ -s "$run/$file" ] || { cat "$work/train.out"; fail "the run folder has no $file"; }
 done
-grep -q "sample_data" "$run/config.json" || fail "the run did not train on the bundled sample data"
+grep -q "\"dataset\": \"$root/opt/workbench/.*/sample_data\"" "$run/summary.json" \
+    || fail "the run did not train on the bundled sample data"
 loaded=$(grep -h "calling init:" "$work"/ld.* | awk '{print $NF}' | sort -u)
 torch_libs=$(grep -E "libtorch_cpu|libtorch_cuda|libcudnn|libcublas|libnccl|libc10" <<<"$loaded" || true)
 [ -n "$torch_libs" ] || fail "LD_DEBUG saw no torch library load"
