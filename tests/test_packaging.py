@@ -108,8 +108,3 @@ def test_modules_the_bundle_leaves_out_are_not_imported_by_workbench():
                 hit = [e for e in excluded if name == e or name.startswith(e + ".")]
                 assert not hit, f"{path.relative_to(ROOT)} imports {name}, which workbench.spec excludes"
 
-
-def test_the_window_carries_the_icon(qapp):
-    from workbench.gui.app import make_application
-
-    assert not make_application().windowIcon().isNull()
