@@ -45,7 +45,7 @@ EOF
 )
 bundle_bytes=$(du -sb dist/workbench | cut -f1)
 trimmed_bytes=$("$python" -c "import json; print(json.load(open('build/pyinstaller/workbench/trim_report.json'))['bytes'])")
-rm -rf build/pyinstaller build/stage  # intermediate files; dist/ keeps the results
+rm -rf build/pyinstaller build/stage build/lib build/bdist.*  # intermediate files; dist/ keeps the results
 
 deb=""
 if [ -z "${WORKBENCH_NO_DEB:-}" ]; then

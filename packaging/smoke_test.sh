@@ -3,7 +3,8 @@
 # from there run `workbench --version`, one epoch of `workbench train` on the bundled sample data
 # and the window offscreen (open, ready, close), all with a bare environment (no venv, no
 # PYTHONPATH). As root, and unless WORKBENCH_SMOKE_INSTALL=0, it also installs the .deb for real
-# (dpkg -i), runs the installed launcher and removes the package, checking nothing is left.
+# (dpkg -i), runs the installed launcher and removes the package (dpkg -r, --purge), checking
+# nothing is left.
 # Exits non-zero on the first failure.
 #
 # Usage: packaging/smoke_test.sh [DEB]
@@ -81,9 +82,28 @@ grep -q "window ready: True; dataset $root/opt/workbench/.*sample_data" <<<"$out
     || { echo "$out"; fail "the window did not report ready on the bundled sample data"; }
 ok "window opened offscreen on the bundled sample data and closed"
 
+# The same on an X server (Xvfb), through the xcb platform plugin a Linux desktop uses.
+if command -v xvfb-run >/dev/null; then
+    # shellcheck disable=SC2016  # $DISPLAY/$XAUTHORITY are xvfb-run's, expanded by the inner shell
+    out=$(cd "$work" && xvfb-run -a -s "-screen 0 1280x800x24" bash -c \
+          'exec env -i PATH=/usr/bin:/bin HOME="$0/home" LANG=C.UTF-8 XDG_CONFIG_HOME="$0/home/.config" \
+               DISPLAY="$DISPLAY" XAUTHORITY="$XAUTHORITY" WORKBENCH_QUIT_WHEN_READY=1 timeout 300 "$1"' \
+          "$work" "$launcher" 2>&1) || { echo "$out"; fail "the window did not open and close on Xvfb"; }
+    grep -q "window ready: True" <<<"$out" || { echo "$out"; fail "the window was not ready on Xvfb"; }
+    ok "window opened on an X server (xcb) and closed"
+else
+    echo "skipped: the window on an X server (no xvfb-run; apt-get install xvfb xauth)"
+fi
+
 # --- a real install and removal, on a throw-away machine only
+not_installed() {
+    case "$(dpkg-query -W -f='${Status}' workbench 2>/dev/null || true)" in
+        "" | *not-installed) return 0 ;;
+        *) return 1 ;;
+    esac
+}
 if [ "$(id -u)" = 0 ] && [ "${WORKBENCH_SMOKE_INSTALL:-1}" != 0 ]; then
-    if dpkg -s workbench >/dev/null 2>&1 || [ -e /opt/workbench ]; then
+    if ! not_installed || [ -e /opt/workbench ]; then
         fail "/opt/workbench or a workbench package already exists here; set WORKBENCH_SMOKE_INSTALL=0"
     fi
     if ! dpkg -i "$deb" > "$work/install.out" 2>&1; then
@@ -96,10 +116,13 @@ if [ "$(id -u)" = 0 ] && [ "${WORKBENCH_SMOKE_INSTALL:-1}" != 0 ]; then
     [ "$out" = "workbench $version" ] || fail "installed /usr/bin/workbench --version printed '$out'"
     ok "dpkg -i: /usr/bin/workbench --version: $out"
     dpkg -r workbench > "$work/remove.out" 2>&1 || { cat "$work/remove.out"; fail "dpkg -r failed"; }
+    # -r keeps only dpkg's record of the maintainer scripts; --purge forgets the package too.
+    dpkg --purge workbench >> "$work/remove.out" 2>&1 || { cat "$work/remove.out"; fail "dpkg --purge failed"; }
+    not_installed || fail "dpkg still lists workbench: $(dpkg-query -W -f='${Status}' workbench)"
     left=$(ls -d /opt/workbench /usr/bin/workbench /usr/share/applications/workbench.desktop \
                  /usr/share/icons/hicolor/*/apps/workbench.* 2>/dev/null || true)
     [ -z "$left" ] || fail "dpkg -r left files behind: $left"
-    ok "dpkg -r: removed cleanly (nothing left under /opt/workbench)"
+    ok "dpkg -r / --purge: removed cleanly (nothing left under /opt/workbench or /usr/share)"
 fi
 
 echo "SMOKE OK: $(basename "$deb") ($(( $(stat -c %s "$deb") / 1048576 )) MiB); build $((built - started))s, smoke $(( $(date +%s) - built ))s"

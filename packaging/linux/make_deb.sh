@@ -43,7 +43,7 @@ Depends: libc6, libegl1, libgl1, libfontconfig1, libxkbcommon0, libdbus-1-3, lib
 Description: train image classifiers on your own folders of images
  Workbench trains an image classifier on a folder of images (one subfolder per
  class) from a window with live curves or from the command line
- (`workbench train`). It bundles its own Python, PyTorch (CUDA build, which also
+ (workbench train). It bundles its own Python, PyTorch (CUDA build, which also
  runs on the CPU) and Qt, installed under /opt/workbench.
 EOF
 # Refresh the desktop's menu and icon caches where the tools exist (none of them is required).
