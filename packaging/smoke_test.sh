@@ -51,7 +51,7 @@ launcher="$root/usr/bin/workbench"
     || fail "usr/bin/workbench does not lead to opt/workbench/workbench"
 grep -q "^Exec=workbench" "$root/usr/share/applications/workbench.desktop" || fail ".desktop has no Exec=workbench"
 
-out=$(cd "$work" && bare "$launcher" --version)
+out=$(cd "$work" && bare "$launcher" --version 2>&1) || { echo "$out"; fail "workbench --version exited non-zero"; }
 [ "$out" = "workbench $version" ] || fail "workbench --version printed '$out', expected 'workbench $version'"
 ok "installed workbench --version: $out"
 
@@ -112,7 +112,7 @@ if [ "$(id -u)" = 0 ] && [ "${WORKBENCH_SMOKE_INSTALL:-1}" != 0 ]; then
             || { cat "$work/install.out"; fail "dpkg -i failed"; }
     fi
     [ "$(command -v workbench)" = /usr/bin/workbench ] || fail "workbench is not on the PATH after dpkg -i"
-    out=$(cd "$work" && bare workbench --version)
+    out=$(cd "$work" && bare workbench --version 2>&1) || { echo "$out"; fail "installed workbench --version failed"; }
     [ "$out" = "workbench $version" ] || fail "installed /usr/bin/workbench --version printed '$out'"
     ok "dpkg -i: /usr/bin/workbench --version: $out"
     dpkg -r workbench > "$work/remove.out" 2>&1 || { cat "$work/remove.out"; fail "dpkg -r failed"; }
