@@ -75,6 +75,20 @@ foreign=$(grep -v "^$root/opt/workbench/" <<<"$torch_libs" || true)
 ok "workbench train: 1 epoch in $(( $(date +%s) - t0 ))s, $(tail -2 "$work/train.out" | head -1)"
 ok "torch/CUDA libraries all from the bundle ($(wc -l <<<"$torch_libs") loaded)"
 
+# Every export format from the bundle, each verified by the app itself (loaded back as a user would,
+# compared on validation images), then predictions through the ONNX file.
+for format in pt safetensors torchscript onnx; do
+    out=$(cd "$work" && bare "$launcher" export "$run" --format "$format" 2>&1) \
+        || { echo "$out"; fail "workbench export --format $format exited non-zero"; }
+    grep -q "max abs difference" <<<"$out" || { echo "$out"; fail "export $format did not report its check"; }
+done
+ok "workbench export: pt, safetensors, torchscript, onnx written and verified"
+sample=$(sed -n 's/.*"dataset": "\(.*\)".*/\1/p' "$run/summary.json" | head -1)
+out=$(cd "$work" && bare "$launcher" predict "$run"/exports/*.onnx "$sample/circle" --top-k 1 --json 2>&1) \
+    || { echo "$out"; fail "workbench predict exited non-zero"; }
+grep -q '"top"' <<<"$out" || { echo "$out"; fail "workbench predict printed no predictions"; }
+ok "workbench predict with the ONNX export: $(grep -c '"image"' <<<"$out") images classified"
+
 # The window, offscreen: it opens on the sample data, reports ready and closes itself.
 out=$(cd "$work" && bare QT_QPA_PLATFORM=offscreen WORKBENCH_QUIT_WHEN_READY=1 \
       timeout 300 "$launcher" 2>&1) || { echo "$out"; fail "the window did not open and close cleanly"; }
