@@ -65,7 +65,7 @@ def test_recipes_share_the_app_name_the_spec_and_the_icons():
         assert "packaging/workbench.spec" in (PACKAGING / script).read_text().replace("\\", "/"), script
     # Files the Windows script names under the checkout exist (the bundle itself is built first).
     for path in re.findall(r'\{#Root\}\\([^"\s]+)', iss):
-        assert "dist\\" in path or (ROOT / path.replace("\\", "/")).exists(), path
+        assert path.split("\\")[0] == "dist" or (ROOT / path.replace("\\", "/")).exists(), path
     assert "workbench-gui.exe" in iss  # the windowed executable the spec adds on Windows
     assert 'executable("workbench-gui", console=False)' in (PACKAGING / "workbench.spec").read_text()
 
