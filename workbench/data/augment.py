@@ -29,6 +29,18 @@ _YIQ_TO_RGB = torch.linalg.inv(_RGB_TO_YIQ)
 _PADDING = {"constant": "zeros", "nearest": "border", "reflect": "reflection", "wrap": "zeros"}
 
 
+def to_device(t: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """A small CPU tensor (per-batch random parameters) on ``like``'s device and dtype.
+
+    To a GPU it goes through pinned memory without blocking: a plain copy from pageable memory
+    would make the training thread wait for the GPU to finish its queued work on every batch.
+    """
+    t = t.to(dtype=like.dtype)
+    if like.device.type == "cuda":
+        return t.pin_memory().to(like.device, non_blocking=True)
+    return t.to(like.device)
+
+
 @dataclass
 class AffineParams:
     """Per-image geometric parameters (each a tensor of shape [B])."""
@@ -176,14 +188,14 @@ def warp_affine(x: torch.Tensor, params: AffineParams, fill_mode: str = "nearest
     Fill modes are Keras': constant (``fill_value``), nearest (edge pixels), reflect, wrap.
     ``white`` is the value of full intensity in ``x`` (1 for [0, 1] images, 255 for raw bytes).
     """
-    theta = affine_matrices(params).to(device=x.device, dtype=x.dtype)
+    theta = to_device(affine_matrices(params), x)
     h, w = x.shape[-2:]
     grid = affine_grid(theta, h, w)
     if fill_mode == "wrap":
         # Wrap the coordinates into the image, then sample a copy padded by one pixel taken from
         # the opposite edges, so interpolation across the seam blends real neighbours, not zeros.
         grid = torch.remainder(grid + 1, 2) - 1
-        grid = grid * torch.tensor([w / (w + 2), h / (h + 2)], device=x.device, dtype=x.dtype)
+        grid = grid * to_device(torch.tensor([w / (w + 2), h / (h + 2)]), x)
         x = F.pad(x, (1, 1, 1, 1), mode="circular")
     if fill_mode == "constant" and fill_value:
         # grid_sample pads with zeros; bilinear sampling is linear, so shifting by the fill
@@ -201,11 +213,10 @@ def jitter_colour(x: torch.Tensor, brightness: torch.Tensor, contrast: torch.Ten
 
     ``white`` is the value of full intensity in ``x`` (1 for [0, 1] images, 255 for raw bytes).
     """
-    dev = x.device
-    b = brightness.to(dev).view(-1, 1, 1, 1)
+    b = to_device(brightness, x).view(-1, 1, 1, 1)
     x = (x * b).clamp_(0, white)
-    luma = _LUMA.to(dev)
-    c = contrast.to(dev).view(-1, 1, 1, 1)
+    luma = to_device(_LUMA, x)
+    c = to_device(contrast, x).view(-1, 1, 1, 1)
     mean_grey = torch.einsum("bchw,c->b", x, luma).div_(x.shape[2] * x.shape[3]).view(-1, 1, 1, 1)
     x = ((x - mean_grey) * c + mean_grey).clamp_(0, white)
     # Saturation (blend with grey) and hue (rotation of the YIQ chroma plane) are both linear
@@ -217,5 +228,5 @@ def jitter_colour(x: torch.Tensor, brightness: torch.Tensor, contrast: torch.Ten
     angle = -hue * 2 * math.pi
     cos, sin, zero, one = torch.cos(angle), torch.sin(angle), torch.zeros(n), torch.ones(n)
     rot = torch.stack([one, zero, zero, zero, cos, -sin, zero, sin, cos], dim=1).view(n, 3, 3)
-    colour = (_YIQ_TO_RGB @ rot @ _RGB_TO_YIQ @ sat_m).to(dev, x.dtype)
+    colour = to_device(_YIQ_TO_RGB @ rot @ _RGB_TO_YIQ @ sat_m, x)
     return torch.einsum("bij,bjhw->bihw", colour, x).clamp_(0, white)
