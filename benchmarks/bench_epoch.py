@@ -8,7 +8,11 @@ A. engine   the Workbench engine (``workbench.engine.trainer.Trainer``): images 
 B. plain    the loop a user would write: torchvision ``ImageFolder`` + ``DataLoader(num_workers=2,
             shuffle=True)``, PIL decode and ``transforms.v2`` every epoch.
 C. compute  the same model trained on pre-stacked, already normalised in-memory float tensors (no
-            decode, no augmentation): what the hardware can do with no input pipeline at all.
+            decode, no augmentation; the engine's optimizer, step included): what the hardware can
+            do with no input pipeline at all (the issue's compute-only bound).
+
+The engine's first epoch including the cache fill (decoding every JPEG once) ÷ a later epoch is
+reported too, with the fill's seconds and images/s.
 
 Same model (``workbench.models.build_model``), optimizer (AdamW), loss, batch size, training
 images (the engine's training split) and device for all three. Machines are noisy: only the
