@@ -15,7 +15,14 @@ from torchvision.transforms.v2 import InterpolationMode
 from torchvision.transforms.v2 import functional as TF
 
 from workbench.config import AugmentConfig
-from workbench.data.augment import AffineParams, BatchAugmenter, affine_matrices, jitter_colour, warp_affine
+from workbench.data.augment import (
+    AffineParams,
+    BatchAugmenter,
+    affine_grid,
+    affine_matrices,
+    jitter_colour,
+    warp_affine,
+)
 
 S = 32
 MEAN = (0.485, 0.456, 0.406)
@@ -93,6 +100,21 @@ def test_train_output_is_normalised_augment():
     torch.testing.assert_close(aug(images, gen(4), train=True), expected)
 
 
+@pytest.mark.parametrize("fill_mode", ["nearest", "constant", "reflect", "wrap"])
+def test_train_output_is_normalised_augment_for_every_option(fill_mode):
+    # __call__ augments raw 0..255 values and normalises in one multiply-add; augment() works in
+    # [0, 1]. Same draws, same result: colour clamps, fill values and every fill mode included.
+    cfg = AugmentConfig(rotation_range=40, shear_range=20, zoom_range=0.3, width_shift_range=0.2,
+                        random_resized_crop=True, vertical_flip=True, brightness=0.5, contrast=0.5,
+                        saturation=0.5, hue=0.2, fill_mode=fill_mode, fill_value=200)
+    images = random_uint8(6)
+    aug = BatchAugmenter(cfg, MEAN, STD)
+    mean = torch.tensor(MEAN).view(1, 3, 1, 1)
+    std = torch.tensor(STD).view(1, 3, 1, 1)
+    expected = (aug.augment(images, gen(5)) - mean) / std
+    torch.testing.assert_close(aug(images, gen(5), train=True), expected, atol=2e-5, rtol=0)
+
+
 @pytest.mark.parametrize(
     "options",
     [dict(NO_COLOUR, rotation_range=30.0, horizontal_flip=False, width_shift_range=0.0,
@@ -162,6 +184,44 @@ def test_identity_params_reproduce_input(fill_mode):
     x = random_float(3)
     torch.testing.assert_close(warp_affine(x, params(3), fill_mode, 0.5), x, atol=1e-5, rtol=0)
     torch.testing.assert_close(affine_matrices(params(3)), torch.eye(3)[:2].expand(3, 2, 3))
+
+
+def _reference_affine_matrices(p: AffineParams) -> torch.Tensor:
+    """The transform spelled out as 3×3 matrices, composed and inverted in float64."""
+    n = p.angle.shape[0]
+    a, s = torch.deg2rad(p.angle.double()), torch.deg2rad(p.shear.double())
+
+    def mat(m00, m01, m02, m10, m11, m12):
+        m = torch.eye(3, dtype=torch.float64).repeat(n, 1, 1)
+        for (i, j), v in zip([(0, 0), (0, 1), (0, 2), (1, 0), (1, 1), (1, 2)],
+                             [m00, m01, m02, m10, m11, m12], strict=True):
+            m[:, i, j] = torch.as_tensor(v, dtype=torch.float64)
+        return m
+
+    one, zero = torch.ones(n, dtype=torch.float64), torch.zeros(n, dtype=torch.float64)
+    flip = mat(torch.where(p.flip_x, -one, one), zero, zero, zero, torch.where(p.flip_y, -one, one), zero)
+    zoom = mat(p.zoom_x.double(), zero, zero, zero, p.zoom_y.double(), zero)
+    shear = mat(one, -torch.tan(s), zero, zero, one, zero)
+    rotate = mat(torch.cos(a), -torch.sin(a), zero, torch.sin(a), torch.cos(a), zero)
+    shift = mat(one, zero, 2 * p.translate_x.double(), zero, one, 2 * p.translate_y.double())
+    crop = mat(p.crop_w.double(), zero, p.crop_cx.double(), zero, p.crop_h.double(), p.crop_cy.double())
+    forward = shift @ rotate @ shear @ zoom @ flip
+    return (torch.linalg.inv(forward) @ crop)[:, :2, :].float()
+
+
+def test_closed_form_matrices_equal_the_composed_inverse():
+    cfg = AugmentConfig(rotation_range=45, width_shift_range=0.2, height_shift_range=0.1, shear_range=20,
+                        zoom_range=0.3, horizontal_flip=True, vertical_flip=True,
+                        random_resized_crop=True, crop_scale_min=0.3)
+    p = BatchAugmenter(cfg, MEAN, STD).sample_affine(500, gen(3))
+    torch.testing.assert_close(affine_matrices(p), _reference_affine_matrices(p), atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("height,width", [(32, 32), (17, 40)])
+def test_affine_grid_equals_torch_affine_grid(height, width):
+    theta = torch.randn(5, 2, 3, generator=gen(7))
+    ref = torch.nn.functional.affine_grid(theta, [5, 3, height, width], align_corners=False)
+    torch.testing.assert_close(affine_grid(theta, height, width), ref, atol=1e-6, rtol=1e-6)
 
 
 def test_identity_colour_reproduces_input():

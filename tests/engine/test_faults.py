@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import errno
 import os
+from pathlib import Path
 
 import pytest
 import torch
@@ -125,12 +126,31 @@ def test_a_failed_checkpoint_write_keeps_the_previous_checkpoints(fast_config, t
     trainer, events = _trainer(fast_config, run)
     real_fdopen, real_mkstemp = os.fdopen, runs.tempfile.mkstemp
 
+    # Only checkpoint writes fail (they run on a background thread, so another file's write could
+    # otherwise hit the fault first): this test is about what a failed checkpoint leaves behind.
+    checkpoint_fds = set()
+
+    def in_checkpoints(kwargs) -> bool:
+        return Path(kwargs.get("dir", "")).name == "checkpoints"
+
     def break_disk():
         if fault == "disk_full":
-            monkeypatch.setattr(runs.os, "fdopen", lambda fd, mode: _FullDisk(real_fdopen(fd, mode)))
-        else:  # the run folder became read-only: creating the temporary file is refused
+            def mkstemp(*args, **kwargs):
+                fd, name = real_mkstemp(*args, **kwargs)
+                if in_checkpoints(kwargs):
+                    checkpoint_fds.add(fd)
+                return fd, name
+
+            def fdopen(fd, mode):
+                fh = real_fdopen(fd, mode)
+                return _FullDisk(fh) if fd in checkpoint_fds else fh
+            monkeypatch.setattr(runs.tempfile, "mkstemp", mkstemp)
+            monkeypatch.setattr(runs.os, "fdopen", fdopen)
+        else:  # the checkpoints folder became read-only: creating the temporary file is refused
             def refuse(*args, **kwargs):
-                raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), kwargs.get("dir"))
+                if in_checkpoints(kwargs):
+                    raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), kwargs.get("dir"))
+                return real_mkstemp(*args, **kwargs)
             monkeypatch.setattr(runs.tempfile, "mkstemp", refuse)
 
     _after_epoch(trainer, 1, break_disk)

@@ -25,7 +25,20 @@ _LUMA = torch.tensor([0.299, 0.587, 0.114])
 _RGB_TO_YIQ = torch.tensor(
     [[0.299, 0.587, 0.114], [0.596, -0.274, -0.322], [0.211, -0.523, 0.312]]
 )
+_YIQ_TO_RGB = torch.linalg.inv(_RGB_TO_YIQ)
 _PADDING = {"constant": "zeros", "nearest": "border", "reflect": "reflection", "wrap": "zeros"}
+
+
+def to_device(t: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """A small CPU tensor (per-batch random parameters) on ``like``'s device and dtype.
+
+    To a GPU it goes through pinned memory without blocking: a plain copy from pageable memory
+    would make the training thread wait for the GPU to finish its queued work on every batch.
+    """
+    t = t.to(dtype=like.dtype)
+    if like.device.type == "cuda":
+        return t.pin_memory().to(like.device, non_blocking=True)
+    return t.to(like.device)
 
 
 @dataclass
@@ -53,23 +66,38 @@ class BatchAugmenter:
         self.config = config
         self.mean = torch.tensor(mean, dtype=torch.float32).view(1, 3, 1, 1)
         self.std = torch.tensor(std, dtype=torch.float32).view(1, 3, 1, 1)
+        # Normalisation of raw 0..255 values, (x / 255 - mean) / std, as one multiply and one add.
+        self._scale = 1.0 / (255.0 * self.std)
+        self._shift = -self.mean / self.std
+        self._on_device: dict[torch.device, tuple[torch.Tensor, torch.Tensor]] = {}
 
     def __call__(self, images: torch.Tensor, generator: torch.Generator | None = None,
                  train: bool = True) -> torch.Tensor:
-        x = self.augment(images, generator) if train else images.float().div_(255)
-        mean, std = self.mean.to(x.device), self.std.to(x.device)
-        return x.sub_(mean).div_(std)
+        # Augmentation works on the raw 0..255 values (every step is linear in them), so the uint8
+        # batch is converted once and normalised in two in-place passes at the end.
+        x = images.float()
+        if train:
+            x = self._augment(x, generator, white=255.0)
+        scale, shift = self._normalisation(x.device)
+        return x.mul_(scale).add_(shift)
 
     def augment(self, images: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         """Augmented images as float in [0, 1], not normalised (what the preview shows)."""
-        x = images.float().div_(255)
+        return self._augment(images.float().div_(255), generator, white=1.0)
+
+    def _augment(self, x: torch.Tensor, generator: torch.Generator | None, white: float) -> torch.Tensor:
         cfg = self.config
         if cfg.is_colour:
-            x = jitter_colour(x, *self.sample_colour(x.shape[0], generator))
+            x = jitter_colour(x, *self.sample_colour(x.shape[0], generator), white=white)
         if cfg.is_geometric:
             x = warp_affine(x, self.sample_affine(x.shape[0], generator), cfg.fill_mode,
-                            cfg.fill_value / 255.0)
+                            cfg.fill_value / 255.0 * white, white=white)
         return x
+
+    def _normalisation(self, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+        if device not in self._on_device:
+            self._on_device[device] = (self._scale.to(device), self._shift.to(device))
+        return self._on_device[device]
 
     def sample_affine(self, n: int, generator: torch.Generator | None) -> AffineParams:
         cfg = self.config
@@ -120,65 +148,77 @@ def affine_matrices(p: AffineParams) -> torch.Tensor:
     Forward (input → output) the image is flipped, zoomed, sheared, rotated clockwise and
     shifted about its centre, then the crop window is stretched to fill the output.
     """
-    n = p.angle.shape[0]
+    # Forward linear part: rotate @ shear @ zoom @ flip with rotate = [[c, -s], [s, c]] (y points
+    # down in images, so this turns the picture clockwise), shear = [[1, -k], [0, 1]] and
+    # zoom @ flip = diag(sx, sy). Its determinant is sx * sy, so the inverse has a closed form:
+    # a handful of batched element-wise ops instead of building and inverting 3×3 matrices.
     a = torch.deg2rad(p.angle)
-    s = torch.deg2rad(p.shear)
-    eye = torch.eye(3).repeat(n, 1, 1)
+    c, s = torch.cos(a), torch.sin(a)
+    k = torch.tan(torch.deg2rad(p.shear))
+    sx = torch.where(p.flip_x, -p.zoom_x, p.zoom_x)
+    sy = torch.where(p.flip_y, -p.zoom_y, p.zoom_y)
+    inverse = torch.stack([(c - s * k) / sx, (c * k + s) / sx, -s / sy, c / sy], dim=1).view(-1, 2, 2)
+    # Output pixel u lies at crop_size * u + crop_centre before the crop, and forward shifts by
+    # 2 * translate (a fraction of the size is twice that in [-1, 1] units), so the input point is
+    # inverse @ (crop_size * u + crop_centre - 2 * translate).
+    linear = inverse * torch.stack([p.crop_w, p.crop_h], dim=1).unsqueeze(1)
+    offset = torch.stack([p.crop_cx - 2 * p.translate_x, p.crop_cy - 2 * p.translate_y], dim=1)
+    return torch.cat([linear, inverse @ offset.unsqueeze(2)], dim=2)
 
-    def mat(m00, m01, m02, m10, m11, m12) -> torch.Tensor:
-        m = eye.clone()
-        m[:, 0, 0], m[:, 0, 1], m[:, 0, 2] = m00, m01, m02
-        m[:, 1, 0], m[:, 1, 1], m[:, 1, 2] = m10, m11, m12
-        return m
 
-    zero, one = torch.zeros(n), torch.ones(n)
-    flip = mat(torch.where(p.flip_x, -one, one), zero, zero,
-               zero, torch.where(p.flip_y, -one, one), zero)
-    zoom = mat(p.zoom_x, zero, zero, zero, p.zoom_y, zero)
-    shear = mat(one, -torch.tan(s), zero, zero, one, zero)
-    # y points down in images, so this standard rotation turns the picture clockwise.
-    rotate = mat(torch.cos(a), -torch.sin(a), zero, torch.sin(a), torch.cos(a), zero)
-    shift = mat(one, zero, 2 * p.translate_x, zero, one, 2 * p.translate_y)
-    forward = shift @ rotate @ shear @ zoom @ flip
-    crop = mat(p.crop_w, zero, p.crop_cx, zero, p.crop_h, p.crop_cy)  # output → input
-    return (torch.linalg.inv(forward) @ crop)[:, :2, :]
+def affine_grid(theta: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    """``F.affine_grid(theta, [B, C, height, width], align_corners=False)``, several times faster.
+
+    The sampling point of pixel (i, j) is theta @ (x_j, y_i, 1): two broadcast multiply-adds
+    over the pixel centres instead of a batched matrix product with an inner size of 3.
+    """
+    def centres(size: int) -> torch.Tensor:
+        return (torch.arange(size, device=theta.device, dtype=theta.dtype) * 2 + 1) / size - 1
+
+    t = theta.unsqueeze(-1).unsqueeze(-1)  # [B, 2, 3, 1, 1]
+    rows = torch.addcmul(t[:, :, 2], t[:, :, 1], centres(height).view(1, 1, height, 1))
+    grid = torch.addcmul(rows, t[:, :, 0], centres(width).view(1, 1, 1, width))  # [B, 2, H, W]
+    return grid.permute(0, 2, 3, 1)  # grid_sample reads the strided view as fast as a copy
 
 
 def warp_affine(x: torch.Tensor, params: AffineParams, fill_mode: str = "nearest",
-                fill_value: float = 0.0) -> torch.Tensor:
+                fill_value: float = 0.0, white: float = 1.0) -> torch.Tensor:
     """Resample each image of ``x`` (float, [B, C, H, W]) through its own affine transform.
 
     Fill modes are Keras': constant (``fill_value``), nearest (edge pixels), reflect, wrap.
+    ``white`` is the value of full intensity in ``x`` (1 for [0, 1] images, 255 for raw bytes).
     """
-    theta = affine_matrices(params).to(device=x.device, dtype=x.dtype)
-    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    theta = to_device(affine_matrices(params), x)
+    h, w = x.shape[-2:]
+    grid = affine_grid(theta, h, w)
     if fill_mode == "wrap":
         # Wrap the coordinates into the image, then sample a copy padded by one pixel taken from
         # the opposite edges, so interpolation across the seam blends real neighbours, not zeros.
         grid = torch.remainder(grid + 1, 2) - 1
-        h, w = x.shape[-2:]
-        grid = grid * torch.tensor([w / (w + 2), h / (h + 2)], device=x.device, dtype=x.dtype)
+        grid = grid * to_device(torch.tensor([w / (w + 2), h / (h + 2)]), x)
         x = F.pad(x, (1, 1, 1, 1), mode="circular")
     if fill_mode == "constant" and fill_value:
         # grid_sample pads with zeros; bilinear sampling is linear, so shifting by the fill
         # value before and after pads with exactly that value.
         out = F.grid_sample(x - fill_value, grid, mode="bilinear", padding_mode="zeros",
                             align_corners=False)
-        return out.add_(fill_value).clamp_(0, 1)
+        return out.add_(fill_value).clamp_(0, white)
     return F.grid_sample(x, grid, mode="bilinear", padding_mode=_PADDING[fill_mode],
                          align_corners=False)
 
 
 def jitter_colour(x: torch.Tensor, brightness: torch.Tensor, contrast: torch.Tensor,
-                  saturation: torch.Tensor, hue: torch.Tensor) -> torch.Tensor:
-    """torchvision ColorJitter's brightness → contrast → saturation → hue, one factor per image."""
-    dev = x.device
-    b = brightness.to(dev).view(-1, 1, 1, 1)
-    x = (x * b).clamp_(0, 1)
-    luma = _LUMA.to(dev)
-    c = contrast.to(dev).view(-1, 1, 1, 1)
+                  saturation: torch.Tensor, hue: torch.Tensor, white: float = 1.0) -> torch.Tensor:
+    """torchvision ColorJitter's brightness → contrast → saturation → hue, one factor per image.
+
+    ``white`` is the value of full intensity in ``x`` (1 for [0, 1] images, 255 for raw bytes).
+    """
+    b = to_device(brightness, x).view(-1, 1, 1, 1)
+    x = (x * b).clamp_(0, white)
+    luma = to_device(_LUMA, x)
+    c = to_device(contrast, x).view(-1, 1, 1, 1)
     mean_grey = torch.einsum("bchw,c->b", x, luma).div_(x.shape[2] * x.shape[3]).view(-1, 1, 1, 1)
-    x = ((x - mean_grey) * c + mean_grey).clamp_(0, 1)
+    x = ((x - mean_grey) * c + mean_grey).clamp_(0, white)
     # Saturation (blend with grey) and hue (rotation of the YIQ chroma plane) are both linear
     # colour maps, so they fold into one 3×3 matrix per image.
     n = x.shape[0]
@@ -186,10 +226,7 @@ def jitter_colour(x: torch.Tensor, brightness: torch.Tensor, contrast: torch.Ten
     sat_m = sat * torch.eye(3) + (1 - sat) * _LUMA.view(1, 1, 3).expand(n, 3, 3)
     # Negative rotation of the I/Q plane turns red towards yellow, as torchvision's +hue does.
     angle = -hue * 2 * math.pi
-    rot = torch.zeros(n, 3, 3)
-    rot[:, 0, 0] = 1
-    rot[:, 1, 1], rot[:, 1, 2] = torch.cos(angle), -torch.sin(angle)
-    rot[:, 2, 1], rot[:, 2, 2] = torch.sin(angle), torch.cos(angle)
-    hue_m = torch.linalg.inv(_RGB_TO_YIQ) @ rot @ _RGB_TO_YIQ
-    colour = (hue_m @ sat_m).to(dev, x.dtype)
-    return torch.einsum("bij,bjhw->bihw", colour, x).clamp_(0, 1)
+    cos, sin, zero, one = torch.cos(angle), torch.sin(angle), torch.zeros(n), torch.ones(n)
+    rot = torch.stack([one, zero, zero, zero, cos, -sin, zero, sin, cos], dim=1).view(n, 3, 3)
+    colour = to_device(_YIQ_TO_RGB @ rot @ _RGB_TO_YIQ @ sat_m, x)
+    return torch.einsum("bij,bjhw->bihw", colour, x).clamp_(0, white)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -17,6 +18,7 @@ class PreparedData:
     scan: DatasetScan
     train: CachedImages | StreamingImages
     val: CachedImages | StreamingImages
+    decode_seconds: float = 0.0  # filling the in-memory cache (0 when streaming from disk)
 
     @property
     def class_names(self) -> list[str]:
@@ -70,10 +72,15 @@ def prepare_data(config: TrainConfig, *, log: Callable[[str], None] = print,
             scan.skipped.append(SkippedFile(path, reason))
         log(f"Skipped {path}: {reason}")
 
+    started = time.perf_counter()
     train = load_images(train_samples, config.image_size, cache=cache, workers=config.workers,
                         pin_memory=pin_memory, progress=train_progress, on_failed=skip)
     val = load_images(val_samples, config.image_size, cache=cache, workers=config.workers,
                       pin_memory=pin_memory, progress=val_progress, on_failed=skip)
+    decode_seconds = time.perf_counter() - started if cache else 0.0
+    if cache:
+        log(f"Decoded {total} images in {decode_seconds:.1f} s "
+            f"({total / max(decode_seconds, 1e-9):.0f} images/s).")
     if len(train) == 0 or len(val) == 0:
         raise DatasetError("No decodable images left for training or validation.")
-    return PreparedData(scan, train, val)
+    return PreparedData(scan, train, val, decode_seconds)

@@ -8,14 +8,16 @@ import torch
 from torch import nn
 
 
-@torch.no_grad()
+@torch.inference_mode()
 def evaluate(model: nn.Module, source, batch_size: int, prepare: Callable[[torch.Tensor], torch.Tensor],
              criterion: nn.Module, device: torch.device, amp: bool,
              collect: bool = False, indices: torch.Tensor | None = None) -> dict:
     """Mean loss and accuracy over ``source`` (or its ``indices``); with ``collect`` also every
     prediction. ``loss_sum`` and ``correct`` let several processes combine their parts exactly.
 
-    Sums stay on the device and are read once at the end (no per-batch synchronisation).
+    Runs in inference mode (no autograd bookkeeping at all); the caller passes a batch larger than
+    training's, as nothing is kept for a backward pass. Sums stay on the device and are read once
+    at the end (no per-batch synchronisation).
     """
     model.eval()
     loss_sum = torch.zeros((), device=device)

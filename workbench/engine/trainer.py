@@ -17,7 +17,7 @@ from workbench.data.augment import BatchAugmenter
 from workbench.data.prepare import PreparedData, data_dir_of, prepare_data
 from workbench.data.scan import DatasetError
 from workbench.engine import events as ev
-from workbench.engine.checkpoint import save_checkpoint
+from workbench.engine.checkpoint import CheckpointWriter
 from workbench.engine.device import device_name
 from workbench.engine.distributed import Distributed
 from workbench.engine.early_stopping import EarlyStopping
@@ -67,6 +67,7 @@ class Trainer:
         self.history: list[dict] = []
         self.data: PreparedData | None = None
         self.model: nn.Module | None = None
+        self._checkpoints = CheckpointWriter()  # writes on its own thread; see _save
 
     # Public API ------------------------------------------------------------------------------
     def subscribe(self, fn: ev.Subscriber):
@@ -100,6 +101,7 @@ class Trainer:
             self._status = "failed"
             self._stop_reason = self._stop_reason or f"error: {message}"
             self.log(f"Run failed: {message}")
+            self._settle_checkpoints()
             self.events.emit(ev.ERROR, **{"message": message, "type": exc.__class__.__name__,
                                           **(fault.event_data() if fault else {})})
             self._write_summary()
@@ -251,9 +253,8 @@ class Trainer:
             self.schedule.after_epoch(metrics, cfg.monitor)
             stop = es.on_epoch_end(epoch, {"val_loss": val["loss"], "val_accuracy": val["accuracy"]})
             stop = stop and cfg.early_stopping
-            if es.should_capture_weights or es.best is None:
-                self._save("best", epoch + 1)
-            self._save("last", epoch + 1)
+            best = es.should_capture_weights or es.best is None
+            self._save(["best", "last"] if best else ["last"], epoch + 1)
             self.run_folder.write_metrics(self.history)
             self._write_summary()
             self.events.emit(ev.EPOCH_END, **metrics, best_epoch=self._best_epoch(),
@@ -327,6 +328,7 @@ class Trainer:
 
     def _flush(self, epoch: int, pending: list, seen: int, started: float) -> bool:
         """Report batches since the last flush; False when a loss was NaN/inf (the run stops)."""
+        self._announce_checkpoints(self._checkpoints.completed())
         losses = self.dist.mean(torch.stack([p[1] for p in pending]).float()).tolist()
         elapsed = time.perf_counter() - started
         memory = (torch.cuda.memory_allocated(self.device) / 2**20
@@ -357,10 +359,12 @@ class Trainer:
         return x.contiguous(memory_format=torch.channels_last) if self.channels_last else x
 
     # Checkpoints and summary ----------------------------------------------------------------
-    def _save(self, which: str, epoch: int) -> None:
+    def _save(self, which: list[str], epoch: int) -> None:
+        """Snapshot the run into checkpoints ``which`` (best before last: a kill between them
+        leaves a best.pt at least as new as last.pt); written in the background, announced by a
+        ``checkpoint_saved`` event once on disk. Only rank 0 writes the run folder."""
         if not self.dist.is_main:
-            return  # only rank 0 writes the run folder
-        path = self.run_folder.checkpoint_path(which)
+            return
         state = {
             "format": "workbench-checkpoint-1",
             "workbench_version": __version__,
@@ -380,8 +384,21 @@ class Trainer:
             "image_size": self.config.image_size,
             "elapsed": self._elapsed(),
         }
-        save_checkpoint(path, state)
-        self.events.emit(ev.CHECKPOINT_SAVED, which=which, epoch=epoch, path=str(path))
+        paths = [self.run_folder.checkpoint_path(w) for w in which]
+        tag = [(w, epoch, str(path)) for w, path in zip(which, paths, strict=True)]
+        self._checkpoints.save(paths, state, tag=tag)
+
+    def _announce_checkpoints(self, saves: list) -> None:
+        for tag in saves:
+            for which, epoch, path in tag:
+                self.events.emit(ev.CHECKPOINT_SAVED, which=which, epoch=epoch, path=path)
+
+    def _settle_checkpoints(self) -> None:
+        """On failure: let a checkpoint in flight land, without masking the original error."""
+        try:
+            self._announce_checkpoints(self._checkpoints.wait())
+        except Exception as exc:  # noqa: BLE001
+            self.log(f"Could not write a checkpoint: {exc}")
 
     def _best_epoch(self) -> int | None:
         es = self.early_stopping
@@ -393,6 +410,7 @@ class Trainer:
         return getattr(self, "_elapsed_before", 0.0) + time.perf_counter() - self._started
 
     def _finish(self) -> dict:
+        self._announce_checkpoints(self._checkpoints.wait())
         report = self.dist.weights_report(self.model)  # {} with one process
         restore = self.config.restore_best_weights or self._status == "failed"
         best = self.dist.read_checkpoint(self.run_folder.checkpoint_path("best")) \
@@ -456,8 +474,13 @@ class Trainer:
 
 def _make_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
     params = list(model.parameters())
+    # The fused implementations update every tensor in one kernel: the same arithmetic, ~7x
+    # faster than the default for-each one on CPU (a resnet18 step: ~20 % less time), and on CUDA
+    # they take GradScaler's inf check on the device instead of a host sync every step.
+    fused = {"fused": True} if params and params[0].device.type in ("cpu", "cuda") else {}
     if cfg.optimizer == "sgd":
-        return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+        return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay,
+                               **fused)
     if cfg.optimizer == "adam":
-        return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
-    return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+        return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay, **fused)
+    return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay, **fused)
