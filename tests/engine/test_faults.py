@@ -153,7 +153,9 @@ def test_a_failed_checkpoint_write_keeps_the_previous_checkpoints(fast_config, t
                 return real_mkstemp(*args, **kwargs)
             monkeypatch.setattr(runs.tempfile, "mkstemp", refuse)
 
-    _after_epoch(trainer, 1, break_disk)
+    # Once epoch 1's checkpoints (and metrics.csv after them) are on disk, the disk breaks.
+    trainer.subscribe(lambda e: e.kind == "checkpoint_saved" and e.data["epoch"] == 1
+                      and e.data["which"] == "last" and break_disk())
     with pytest.raises(RunFault) as info:
         trainer.run()
     message = str(info.value)

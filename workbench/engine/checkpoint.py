@@ -7,7 +7,7 @@ import os
 import pickle
 import tempfile
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +43,11 @@ def write_checkpoint_files(paths: Sequence[Path], data: bytes | memoryview) -> N
     first, *others = [Path(p) for p in paths]
     atomic_write_bytes(first, data)
     for path in others:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        except OSError as exc:
+            exc.filename = str(path)  # name the checkpoint, as atomic_write_bytes does
+            raise
         os.close(fd)
         os.unlink(tmp)  # mkstemp reserved a unique name; link needs it free
         try:
@@ -53,8 +57,10 @@ def write_checkpoint_files(paths: Sequence[Path], data: bytes | memoryview) -> N
             continue
         try:
             os.replace(tmp, path)
-        except BaseException:
+        except BaseException as exc:
             Path(tmp).unlink(missing_ok=True)
+            if isinstance(exc, OSError):
+                exc.filename = str(path)
             raise
 
 
@@ -67,6 +73,9 @@ class CheckpointWriter:
     the previous one. A kill at any moment leaves every checkpoint file either as it was or
     complete (plus, at worst, a stale ``.tmp`` file that resume removes). A failed write is
     raised on the training thread by the next ``save``, ``completed`` or ``wait``.
+
+    ``then`` runs on the writer thread once the checkpoint files are on disk: the trainer writes
+    metrics.csv there, so the file never lists an epoch whose checkpoint has not landed.
     """
 
     def __init__(self, background: bool = True):
@@ -76,16 +85,18 @@ class CheckpointWriter:
         self._done: list[Any] = []
         self._lock = threading.Lock()
 
-    def save(self, paths: Sequence[Path], state: dict[str, Any], tag: Any = None) -> None:
-        """Write ``state`` to every path of ``paths`` (in order); ``tag`` is reported when done."""
+    def save(self, paths: Sequence[Path], state: dict[str, Any], tag: Any = None,
+             then: Callable[[], None] | None = None) -> None:
+        """Write ``state`` to every path of ``paths`` (in order), then call ``then``; ``tag`` is
+        reported when both are done."""
         self.wait_idle()
         data = serialise_checkpoint(state)
         if not self.background:
-            self._write(list(paths), data, tag)
+            self._write(list(paths), data, tag, then)
             self._raise_error()
             return
         # Not a daemon: an interpreter shutting down waits for the checkpoint to land.
-        self._thread = threading.Thread(target=self._write, args=(list(paths), data, tag),
+        self._thread = threading.Thread(target=self._write, args=(list(paths), data, tag, then),
                                         name="workbench-checkpoint-writer")
         self._thread.start()
 
@@ -108,9 +119,11 @@ class CheckpointWriter:
             self._thread = None
         self._raise_error()
 
-    def _write(self, paths: list[Path], data: memoryview, tag: Any) -> None:
+    def _write(self, paths: list[Path], data: memoryview, tag: Any, then: Callable[[], None] | None) -> None:
         try:
             write_checkpoint_files(paths, data)
+            if then is not None:
+                then()
         except BaseException as exc:  # noqa: BLE001 — handed to the training thread
             self._error = exc
             return

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import threading
 import time
+from functools import partial
 from pathlib import Path
 
 import torch
@@ -254,8 +255,7 @@ class Trainer:
             stop = es.on_epoch_end(epoch, {"val_loss": val["loss"], "val_accuracy": val["accuracy"]})
             stop = stop and cfg.early_stopping
             best = es.should_capture_weights or es.best is None
-            self._save(["best", "last"] if best else ["last"], epoch + 1)
-            self.run_folder.write_metrics(self.history)
+            self._save(["best", "last"] if best else ["last"], epoch + 1)  # then metrics.csv
             self._write_summary()
             self.events.emit(ev.EPOCH_END, **metrics, best_epoch=self._best_epoch(),
                              epochs=cfg.epochs)
@@ -386,7 +386,9 @@ class Trainer:
         }
         paths = [self.run_folder.checkpoint_path(w) for w in which]
         tag = [(w, epoch, str(path)) for w, path in zip(which, paths, strict=True)]
-        self._checkpoints.save(paths, state, tag=tag)
+        # metrics.csv follows the checkpoint on the writer thread: it never runs ahead of last.pt.
+        self._checkpoints.save(paths, state, tag=tag,
+                               then=partial(self.run_folder.write_metrics, list(self.history)))
 
     def _announce_checkpoints(self, saves: list) -> None:
         for tag in saves:
