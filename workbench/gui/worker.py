@@ -10,6 +10,7 @@ import traceback
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from workbench.config import ConfigError, TrainConfig
+from workbench.engine.faults import release_memory
 
 
 class TrainingWorker(QObject):
@@ -28,10 +29,11 @@ class TrainingWorker(QObject):
         self.scan = scan
         self.trainer = None
         self._stop_early = False
+        self.run_failed = False
 
     @Slot()
     def run(self) -> None:
-        from workbench.engine.faults import classify, release_memory
+        from workbench.engine.faults import classify
         from workbench.engine.trainer import USER_ERRORS, Trainer
 
         _yield_cpu_to_the_window()
@@ -56,9 +58,10 @@ class TrainingWorker(QObject):
         else:
             self.finished.emit(summary)
             return
-        # The failed run's model and optimizer must not hold GPU memory a retry needs.
+        # The failed run's model and optimizer must not hold GPU memory a retry needs; the
+        # controller collects the garbage on the GUI thread once this thread has ended.
         self.trainer = None
-        release_memory()
+        self.run_failed = True
 
     def request_stop(self) -> None:
         """Thread-safe: the engine checks a threading.Event after every batch."""
@@ -161,6 +164,10 @@ class TrainingController(QObject):
         return self._thread.wait(msecs) if self._thread is not None else True
 
     def _cleanup(self) -> None:
+        if self._worker.run_failed:
+            # On this (the GUI) thread: a garbage collection on the worker thread can delete Qt
+            # wrappers there and deadlock against the GUI thread inside QObject::disconnect.
+            release_memory()
         self._worker.deleteLater()
         self._thread.deleteLater()
         self._thread = self._worker = None
