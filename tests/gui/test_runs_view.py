@@ -152,6 +152,7 @@ def test_rerun_trains_the_same_settings_into_the_chosen_runs_folder(qtbot, windo
     new_config = TrainConfig.from_dict(RunFolder(new_run).read_json(RunFolder(new_run).config_path))
     assert new_config == old_config
     assert window.form.config().lr == pytest.approx(0.003)
+    window.tabs.setCurrentWidget(view)  # the list is read again when the Runs tab shows
     qtbot.waitUntil(lambda: view.table.rowCount() == 3, timeout=20_000)
 
 
@@ -174,6 +175,7 @@ def test_resume_continues_a_stopped_run_in_its_folder(qtbot, window, tiny_data, 
     assert Path(summary["run_dir"]) == tmp_path / "runs" / "stopped-run"
     assert [row["epoch"] for row in RunFolder(summary["run_dir"]).read_metrics()] == [1, 2, 3]
     assert window.plots.point_count("val_loss") == 3  # the first epoch came back from the checkpoint
+    window.tabs.setCurrentWidget(view)  # the list is read again when the Runs tab shows
     qtbot.waitUntil(lambda: view.table.item(0, 6).text() == "finished", timeout=20_000)
 
 
@@ -194,4 +196,5 @@ def test_a_run_killed_before_its_first_epoch_is_listed_and_can_be_resumed(qtbot,
     with qtbot.waitSignal(window.runFinished, timeout=180_000) as finished:
         view.resume_button.click()
     assert finished.args[0]["status"] == "finished" and finished.args[0]["run_dir"] == str(run.path)
+    window.tabs.setCurrentWidget(view)  # the list is read again when the Runs tab shows
     qtbot.waitUntil(lambda: view.table.item(0, 6).text() == "finished", timeout=20_000)

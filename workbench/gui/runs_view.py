@@ -83,6 +83,7 @@ class RunsView(QWidget):
         self.current: dict | None = None  # read_past_run() of the run on show
         self._active_run: str | None = None  # the run training writes right now
         self._training = False
+        self._stale = False  # a refresh waits for the tab to be shown
         self._requests = dict.fromkeys((_LIST, _OPEN, _COMPARE, _DELETE), 0)
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(2)
@@ -324,7 +325,7 @@ class RunsView(QWidget):
         """The window's engine events: a new run appears in the list as soon as it starts."""
         if kind == "run_start":
             self._active_run = str(data["run_dir"])
-            self.refresh()
+            self._refresh_when_shown()
 
     def set_training(self, running: bool) -> None:
         """While the window trains, re-run and resume wait and the run in progress cannot be
@@ -333,8 +334,22 @@ class RunsView(QWidget):
         if not running and self._active_run:
             # The run has ended and its thread is done: list it with its final status.
             self._active_run = None
-            self.refresh()
+            self._refresh_when_shown()
         self._update_buttons()
+
+    def _refresh_when_shown(self) -> None:
+        """Refresh now if the tab is on screen, else when it is shown: listing and filling the
+        table of a large runs folder just as a run starts would stall the window."""
+        if self.isVisible():
+            self.refresh()
+        else:
+            self._stale = True
+
+    def showEvent(self, event) -> None:  # noqa: N802 — Qt's name
+        super().showEvent(event)
+        if self._stale:
+            self._stale = False
+            self.refresh()
 
     def _update_buttons(self) -> None:
         info = self._selected_info()
