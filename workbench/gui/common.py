@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import QObject, QRunnable, Signal
 from PySide6.QtGui import QImage, QPixmap
-from PySide6.QtWidgets import QLabel
+from PySide6.QtWidgets import QLabel, QPushButton
 
 
 class CallSignals(QObject):
@@ -51,3 +51,12 @@ def bold_label(text: str) -> QLabel:
     font.setBold(True)
     label.setFont(font)
     return label
+
+
+def action_button(text: str, name: str, tip: str, slot) -> QPushButton:
+    """A push button with its accessible name and one-sentence tooltip, wired to ``slot``."""
+    button = QPushButton(text)
+    button.setAccessibleName(name)
+    button.setToolTip(tip)
+    button.clicked.connect(slot)
+    return button

@@ -19,7 +19,6 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QMessageBox,
-    QPushButton,
     QSplitter,
     QTableWidget,
     QTableWidgetItem,
@@ -28,7 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from workbench.config import ConfigError, TrainConfig
-from workbench.gui.common import CallSignals, PoolTask
+from workbench.gui.common import CallSignals, PoolTask, action_button
 from workbench.gui.run_details import RunDetails
 from workbench.runs import RunFolder, RunInfo, default_runs_root, delete_run, list_runs
 
@@ -52,14 +51,6 @@ def _best_text(info: RunInfo) -> str:
     if info.best_metric == "val_accuracy":
         return f"val_accuracy {info.best_value:.1%}"
     return f"{info.best_metric} {info.best_value:.4f}"
-
-
-def _button(text: str, name: str, tip: str, slot) -> QPushButton:
-    button = QPushButton(text)
-    button.setAccessibleName(name)
-    button.setToolTip(tip)
-    button.clicked.connect(slot)
-    return button
 
 
 class RunsView(QWidget):
@@ -100,9 +91,9 @@ class RunsView(QWidget):
         self.root_label.setAccessibleName("Runs folder")
         self.root_label.setToolTip("Where new runs are saved and where this list looks for them")
         self.root_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.change_root_button = _button("Change…", "Change runs folder", "Choose the folder new runs "
-                                          "are saved in and listed from", self.choose_runs_root)
-        refresh = _button("Refresh", "Refresh runs", "Read the runs folder again", self.refresh)
+        self.change_root_button = action_button("Change…", "Change runs folder", "Choose the folder new runs "
+                                                "are saved in and listed from", self.choose_runs_root)
+        refresh = action_button("Refresh", "Refresh runs", "Read the runs folder again", self.refresh)
         top = QHBoxLayout()
         top.addWidget(QLabel("Runs folder:"))
         top.addWidget(self.root_label, 1)
@@ -125,17 +116,17 @@ class RunsView(QWidget):
         self.table.itemSelectionChanged.connect(self._on_selection)
         QShortcut(QKeySequence.StandardKey.Delete, self.table, self.delete_selected)
 
-        self.rerun_button = _button("Re-run", "Re-run", "Train again with this run's settings and image "
-                                    "folder (loads them into the settings form)", self._rerun)
-        self.resume_button = _button("Resume", "Resume run", "Continue this stopped or unfinished run "
-                                     "from its last checkpoint", self._resume)
-        self.try_button = _button("Try it…", "Try this run", "Classify new images with this run's "
-                                  "best weights", lambda: self._emit_path(self.tryRequested))
-        self.export_button = _button("Export…", "Export this run", "Save this run's model as .pt, "
-                                     "safetensors, TorchScript or ONNX",
-                                     lambda: self._emit_path(self.exportRequested))
-        self.delete_button = _button("Delete…", "Delete runs", "Delete the selected run folders "
-                                     "(asks first; Del key)", self.delete_selected)
+        self.rerun_button = action_button("Re-run", "Re-run", "Train again with this run's settings and "
+                                          "image folder (loads them into the settings form)", self._rerun)
+        self.resume_button = action_button("Resume", "Resume run", "Continue this stopped or unfinished run "
+                                           "from its last checkpoint", self._resume)
+        self.try_button = action_button("Try it…", "Try this run", "Classify new images with this run's "
+                                        "best weights", lambda: self._emit_path(self.tryRequested))
+        self.export_button = action_button("Export…", "Export this run", "Save this run's model as .pt, "
+                                           "safetensors, TorchScript or ONNX",
+                                           lambda: self._emit_path(self.exportRequested))
+        self.delete_button = action_button("Delete…", "Delete runs", "Delete the selected run folders "
+                                           "(asks first; Del key)", self.delete_selected)
         buttons = QHBoxLayout()
         for button in (self.rerun_button, self.resume_button, self.try_button, self.export_button):
             buttons.addWidget(button)

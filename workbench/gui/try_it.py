@@ -18,7 +18,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QProgressBar,
-    QPushButton,
     QScrollArea,
     QSpinBox,
     QVBoxLayout,
@@ -26,7 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from workbench.data.decode import load_image
-from workbench.gui.common import CallSignals, PoolTask, bold_label, pixmap_from_array
+from workbench.gui.common import CallSignals, PoolTask, action_button, bold_label, pixmap_from_array
 from workbench.gui.dataset_panel import ERROR_STYLE
 from workbench.predict import Predictor, UnreadableImagesError, expand_image_paths
 
@@ -142,15 +141,15 @@ class TryItView(QWidget):
         self.model_label.setAccessibleName("Model")
         self.model_label.setToolTip("The model that classifies the images")
         self.model_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.current_button = self._button("Current run", "Use the current run",
-                                           "Use the best weights of the run this window trained last",
-                                           lambda: self.current_run and self.set_model(self.current_run))
+        self.current_button = action_button("Current run", "Use the current run",
+                                            "Use the best weights of the run this window trained last",
+                                            lambda: self.current_run and self.set_model(self.current_run))
         self.current_button.setEnabled(False)
-        choose_file = self._button("Model file…", "Choose model file",
-                                   "Use an exported model (.pt, .safetensors, TorchScript, .onnx)",
-                                   self.choose_model_file)
-        choose_run = self._button("Run folder…", "Choose run folder",
-                                  "Use the best weights of a run folder", self.choose_run_folder)
+        choose_file = action_button("Model file…", "Choose model file",
+                                    "Use an exported model (.pt, .safetensors, TorchScript, .onnx)",
+                                    self.choose_model_file)
+        choose_run = action_button("Run folder…", "Choose run folder",
+                                   "Use the best weights of a run folder", self.choose_run_folder)
         model_row = QHBoxLayout()
         model_row.addWidget(QLabel("Model:"))
         model_row.addWidget(self.model_label, 1)
@@ -162,10 +161,10 @@ class TryItView(QWidget):
         self.top_k.setValue(5)
         self.top_k.setAccessibleName("Classes shown")
         self.top_k.setToolTip("How many of the most likely classes to show for each image")
-        add = self._button("Add images…", "Add images", "Choose image files to classify",
-                           self.choose_images)
-        self.clear_button = self._button("Clear", "Clear images", "Remove every image from the view",
-                                         self.clear)
+        add = action_button("Add images…", "Add images", "Choose image files to classify",
+                            self.choose_images)
+        self.clear_button = action_button("Clear", "Clear images", "Remove every image from the view",
+                                          self.clear)
         self.status = QLabel()
         self.status.setAccessibleName("Try it status")
         image_row = QHBoxLayout()
@@ -192,14 +191,6 @@ class TryItView(QWidget):
         layout.addLayout(model_row)
         layout.addLayout(image_row)
         layout.addWidget(scroll, 1)
-
-    @staticmethod
-    def _button(text: str, name: str, tip: str, slot) -> QPushButton:
-        button = QPushButton(text)
-        button.setAccessibleName(name)
-        button.setToolTip(tip)
-        button.clicked.connect(slot)
-        return button
 
     # Model ------------------------------------------------------------------------------------
     def set_current_run(self, run_dir: str | None) -> None:
