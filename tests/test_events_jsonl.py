@@ -30,3 +30,18 @@ def test_an_existing_stop_file_stops_after_the_first_batch(fast_config, tmp_path
     batches = [e for e in lines if e["event"] == "batch_end"]
     assert len(batches) <= 2  # the watcher polls every 0.2 s; the run is stopped within a batch or two
     assert lines[-1]["status"] == "stopped"
+
+
+def test_progress_is_throttled_but_always_reports_the_end():
+    from workbench.engine.events import throttled_progress
+
+    seen = []
+    report = throttled_progress(lambda done, total: seen.append((done, total)), interval=3600)
+    for done in range(1, 101):
+        report(done, 100)
+    assert seen == [(1, 100), (100, 100)]  # the first, then nothing until the last
+    every = throttled_progress(lambda done, total: seen.append((done, total)), interval=0)
+    seen.clear()
+    for done in range(1, 4):
+        every(done, 3)
+    assert seen == [(1, 3), (2, 3), (3, 3)]

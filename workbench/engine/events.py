@@ -4,6 +4,7 @@ so subscribers on other threads or in other processes (JSON lines) can use them 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TextIO
@@ -72,3 +73,22 @@ def parse_event_line(line: str) -> Event | None:
         return None
     kind = data.pop("event")
     return Event(kind, data)
+
+
+def throttled_progress(report: Callable[[int, int], None],
+                       interval: float = 0.05) -> Callable[[int, int], None]:
+    """``report(done, total)`` at most once per ``interval`` seconds, and always when done == total.
+
+    Decoding reports per handful of images; a window handles every queued signal in one go, and
+    a burst of a hundred progress updates stalled it for ~100 ms. Twenty a second is plenty.
+    """
+    last = -float("inf")
+
+    def maybe_report(done: int, total: int) -> None:
+        nonlocal last
+        now = time.perf_counter()
+        if done >= total or now - last >= interval:
+            last = now
+            report(done, total)
+
+    return maybe_report

@@ -138,7 +138,8 @@ class Trainer:
 
         self.data = prepare_data(
             cfg, log=self.log, pin_memory=self.device.type == "cuda", scan=self._scan,
-            progress=lambda done, total: self.events.emit(ev.CACHE_PROGRESS, done=done, total=total))
+            progress=ev.throttled_progress(
+                lambda done, total: self.events.emit(ev.CACHE_PROGRESS, done=done, total=total)))
         rf.write_json(rf.scan_report_path, self.data.scan.to_dict())
         for line in self.data.scan.report().splitlines():
             self.log(line)
