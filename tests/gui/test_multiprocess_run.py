@@ -14,7 +14,9 @@ def test_two_process_run_fills_the_plots_and_stops_cleanly(qtbot, window, tiny_d
     _open(qtbot, window, tiny_data)
     form = window.form
     form.model.setCurrentIndex(form.model.findData("small_cnn"))
-    form.image_size.setValue(32)
+    # 64 px: epochs long enough that the stop (JSON line -> window -> stop file -> ranks) lands
+    # within the next epoch even on a busy 2-core machine.
+    form.image_size.setValue(64)
     form.batch_size.setValue(8)
     form.epochs.setValue(100)
     form.early_stopping.setChecked(False)
