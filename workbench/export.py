@@ -32,9 +32,8 @@ from workbench.model_files import (
     ModelMetadata,
     load_model_file,
     metadata_path_for,
-    refusal_message,
 )
-from workbench.models import WeightsError, build_model
+from workbench.models import WeightsError, build_model, refusal_message
 from workbench.predict import to_model_input
 from workbench.runs import RunFolder, atomic_write_bytes, atomic_write_text, is_run_folder
 

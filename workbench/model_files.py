@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from workbench.models import WeightsError, build_model
+from workbench.models import WeightsError, build_model, refusal_message, tensors_only
 from workbench.runs import RunFolder, is_run_folder
 
 METADATA_FORMAT = "workbench-model-1"
@@ -188,7 +188,7 @@ def _load_torch_weights(path: Path, fmt: str, run_dir: Path | None = None,
             meta = ModelMetadata.from_checkpoint(data, run, checkpoint or path.stem)
             state = data["model"]
         else:
-            meta, state = _sidecar_metadata(path), _tensors_only(data, path)
+            meta, state = _sidecar_metadata(path), tensors_only(data, path)
     else:
         from safetensors.torch import load_file  # by contents: the name may not end in .safetensors
 
@@ -265,15 +265,3 @@ def _safetensors_metadata(path: Path) -> ModelMetadata | None:
     return ModelMetadata.from_dict(json.loads(header[METADATA_KEY]), path) if METADATA_KEY in header else None
 
 
-def _tensors_only(data: Any, path: Path) -> dict[str, torch.Tensor]:
-    if not isinstance(data, dict) or not all(isinstance(v, torch.Tensor) for v in data.values()):
-        raise WeightsError(f"{path} does not contain a state_dict of tensors")
-    return data
-
-
-def refusal_message(path: Path, exc: Exception) -> str:
-    """Why ``torch.load(weights_only=True)`` failed, without torch's advice to retry unsafely."""
-    if isinstance(exc, OSError):
-        return f"Cannot read {path}: {exc.strerror or exc}"
-    return (f"Refused to load {path}: it is not a plain weights file ({exc.__class__.__name__}). "
-            "Workbench only loads tensors (weights_only=True or safetensors), never pickled code.")

@@ -160,18 +160,26 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
 
             return load_file(str(path))
         data = torch.load(path, map_location="cpu", weights_only=True)
-    except OSError as exc:
-        raise WeightsError(f"Cannot read weights file {path}: {exc.strerror or exc}") from exc
     except Exception as exc:  # noqa: BLE001 — unpickling errors have many types
-        raise WeightsError(
-            f"Refused to load {path}: it is not a plain weights file ({exc.__class__.__name__}). "
-            "Workbench only loads tensors (weights_only=True or safetensors), never pickled code."
-        ) from exc
+        raise WeightsError(refusal_message(path, exc)) from exc
     if isinstance(data, dict) and isinstance(data.get("model"), dict):
         data = data["model"]  # a Workbench checkpoint
+    return tensors_only(data, path)
+
+
+def tensors_only(data, path: str | Path) -> dict[str, torch.Tensor]:
+    """``data`` if it is a state_dict of tensors, else a WeightsError naming ``path``."""
     if not isinstance(data, dict) or not all(isinstance(v, torch.Tensor) for v in data.values()):
         raise WeightsError(f"{path} does not contain a state_dict of tensors")
     return data
+
+
+def refusal_message(path: str | Path, exc: Exception) -> str:
+    """Why ``torch.load(weights_only=True)`` failed, without torch's advice to retry unsafely."""
+    if isinstance(exc, OSError):
+        return f"Cannot read {path}: {exc.strerror or exc}"
+    return (f"Refused to load {path}: it is not a plain weights file ({exc.__class__.__name__}). "
+            "Workbench only loads tensors (weights_only=True or safetensors), never pickled code.")
 
 
 def load_weights_file(model: nn.Module, path: str | Path, log=print) -> None:

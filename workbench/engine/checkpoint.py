@@ -24,14 +24,6 @@ def serialise_checkpoint(state: dict[str, Any]) -> memoryview:
     return buf.getbuffer()
 
 
-def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
-    """Serialise ``state`` fully in memory, then write it with a temp file and rename.
-
-    A kill at any moment leaves the previous checkpoint or the new one, never a torn file.
-    """
-    atomic_write_bytes(Path(path), serialise_checkpoint(state))
-
-
 def write_checkpoint_files(paths: Sequence[Path], data: bytes | memoryview) -> None:
     """Put the same checkpoint bytes at every path of ``paths``, in order, each atomically.
 
