@@ -18,6 +18,7 @@ from pathlib import Path
 
 from workbench import __version__
 from workbench.config import AugmentConfig, ConfigError, TrainConfig
+from workbench.session import format_duration
 
 _HELP = {
     "model": "architecture (small_cnn, resnet18, resnet50, mobilenet_v3_small, …)",
@@ -174,37 +175,64 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    from workbench.engine import events as ev
     from workbench.engine.trainer import Trainer
 
-    if args.resume and not (Path(args.resume) / "config.json").is_file():
-        raise ConfigError([f"{args.resume} is not a Workbench run folder (no config.json)"])
-    config = config_from_args(args)
-    trainer = Trainer(config, out=args.out, resume=args.resume, runs_root=args.runs_dir)
-    main = trainer.dist.is_main  # under torchrun only rank 0 reports; the others train quietly
-    printer = ProgressPrinter(quiet=args.quiet or not main)
-    trainer.subscribe(printer)
-    out = sys.stdout
-    events_file = None
-    if args.events_jsonl and main:
+    events_file = out = None
+    # Under torchrun only rank 0 writes events (torch's RANK; the Trainer confirms it).
+    if args.events_jsonl and os.environ.get("RANK", "0") == "0":
+        # Opened first, before any folder is made, so a launcher following the events hears of a
+        # refusal too (as an Error event) and a bad path refuses the run before it starts.
         to_stdout = args.events_jsonl == "-"
-        events_file = sys.stdout if to_stdout else open(args.events_jsonl, "w", encoding="utf-8")  # noqa: SIM115
+        try:
+            events_file = sys.stdout if to_stdout else open(args.events_jsonl, "w", encoding="utf-8")  # noqa: SIM115
+        except OSError as exc:
+            raise ConfigError([f"cannot write the events file {args.events_jsonl}: "
+                               f"{exc.strerror or exc}"]) from exc
         out = sys.stderr if to_stdout else sys.stdout
-        from workbench.engine.events import JsonLinesWriter
+    try:
+        try:
+            if args.resume and not (Path(args.resume) / "config.json").is_file():
+                raise ConfigError([f"{args.resume} is not a Workbench run folder (no config.json)"])
+            trainer = Trainer(config_from_args(args), out=args.out, resume=args.resume,
+                              runs_root=args.runs_dir)
+        except Exception as exc:
+            if events_file is not None:
+                ev.JsonLinesWriter(events_file)(ev.Error(message=_user_message(exc),
+                                                         type=exc.__class__.__name__))
+            raise
+        return _train(args, trainer, events_file, out or sys.stdout)
+    finally:
+        if events_file not in (None, sys.stdout):
+            events_file.close()
 
+
+def _user_message(exc: BaseException) -> str:
+    from workbench.engine.faults import classify
+
+    fault = classify(exc)
+    return fault.message if fault else str(exc)
+
+
+def _train(args: argparse.Namespace, trainer, events_file, out) -> int:
+    from workbench.engine.events import JsonLinesWriter
+    from workbench.session import TrainingSession
+
+    main = trainer.dist.is_main  # under torchrun only rank 0 reports; the others train quietly
+    session = TrainingSession()
+    trainer.subscribe(session.handle)
+    printer = ProgressPrinter(session, quiet=args.quiet or not main)
+    if events_file is not None and main:
         trainer.subscribe(JsonLinesWriter(events_file))
     if args.stop_file:
         from workbench.engine.stop_file import watch_stop_file
 
         watch_stop_file(args.stop_file, trainer.request_stop)
     _stop_on_interrupt(trainer)
-    try:
-        summary = trainer.run()
-    finally:
-        if events_file not in (None, sys.stdout):
-            events_file.close()
+    summary = trainer.run()
     printer.close()
     if main:
-        print(Trainer.one_line_summary(summary), file=out)
+        print(trainer.one_line_summary(summary), file=out)
         print(f"Run folder: {summary['run_dir']}", file=out)
     return 1 if summary["status"] == "failed" else 0
 
@@ -235,46 +263,35 @@ def _stop_on_interrupt(trainer) -> None:
 
 
 class ProgressPrinter:
-    """Engine events → a live progress line on a terminal, plain lines otherwise."""
+    """A view of a :class:`~workbench.session.TrainingSession`: a live progress line on a
+    terminal, plain lines otherwise."""
 
-    def __init__(self, quiet: bool = False, stream=None):
-        self.quiet = quiet
+    def __init__(self, session, quiet: bool = False, stream=None):
+        self.session = session
         self.stream = stream or sys.stderr
         self.live = hasattr(self.stream, "isatty") and self.stream.isatty()
-        self.epochs = self.iterations = 0
-        self.start_epoch = 1
-        self.started = time.perf_counter()
         self._last_draw = 0.0
-
-    def __call__(self, event) -> None:
-        if self.quiet:
+        if quiet:
             return
-        d = event.data
-        if event.kind == "run_start":
-            self.epochs, self.iterations = d["epochs"], d["iterations_per_epoch"]
-            self.start_epoch = d["start_epoch"]
-            self.started = time.perf_counter()
-        elif event.kind == "log":
-            self._print(d["message"])
-        elif event.kind == "cache_progress" and self.live:
-            self._draw(f"Decoding images {d['done']}/{d['total']}")
-        elif event.kind == "batch_end" and self.live:
-            now = time.perf_counter()
-            if now - self._last_draw >= 0.1 or d["iteration"] == d["iterations"]:
-                self._last_draw = now
-                self._draw(f"Epoch {d['epoch']}/{self.epochs}  it {d['iteration']}/{d['iterations']}  "
-                           f"loss {d['loss']:.4f}  {d['images_per_sec']:.0f} img/s  "
-                           f"ETA {self._eta(d['epoch'], d['iteration'])}")
-        elif event.kind == "epoch_end":
-            self._print(f"Epoch {d['epoch']}/{d['epochs']}: train loss {d['train_loss']:.4f} "
-                        f"acc {d['train_acc']:.1%} | val loss {d['val_loss']:.4f} acc {d['val_acc']:.1%}"
-                        f" | lr {d['lr']:.2e} | {d['images_per_sec']:.0f} img/s | {d['seconds']:.1f}s")
+        signals = session.signals
+        signals.log.connect(self._print)
+        signals.epoch.connect(self._epoch)
+        if self.live:
+            signals.cache_progress.connect(lambda e: self._draw(f"Decoding images {e.done}/{e.total}"))
+            signals.batch.connect(self._batch)
 
-    def _eta(self, epoch: int, iteration: int) -> str:
-        done = (epoch - self.start_epoch) * self.iterations + iteration
-        left = (self.epochs - epoch) * self.iterations + (self.iterations - iteration)
-        seconds = (time.perf_counter() - self.started) / max(done, 1) * left
-        return time.strftime("%H:%M:%S", time.gmtime(seconds))
+    def _batch(self, _iteration: int, b) -> None:
+        now = time.perf_counter()
+        if now - self._last_draw >= 0.1 or b.iteration == b.iterations:
+            self._last_draw = now
+            self._draw(f"Epoch {b.epoch}/{self.session.epochs}  it {b.iteration}/{b.iterations}  "
+                       f"loss {b.loss:.4f}  {b.images_per_sec:.0f} img/s  "
+                       f"ETA {format_duration(self.session.eta())}")
+
+    def _epoch(self, e) -> None:
+        self._print(f"Epoch {e.epoch}/{e.epochs}: train loss {e.train_loss:.4f} acc {e.train_acc:.1%} | "
+                    f"val loss {e.val_loss:.4f} acc {e.val_acc:.1%} | lr {e.lr:.2e} | "
+                    f"{e.images_per_sec:.0f} img/s | {e.seconds:.1f}s")
 
     def _draw(self, text: str) -> None:
         self.stream.write("\r\033[K" + text)

@@ -26,10 +26,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from workbench.engine.events import METRIC_COLUMNS  # the one definition of the columns
+
 _UMASK = os.umask(0)
 os.umask(_UMASK)
-
-METRIC_COLUMNS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr", "seconds")
 
 
 def default_runs_root() -> Path:

@@ -42,6 +42,17 @@ def monitor_mode(monitor: str, mode: str = "auto") -> str:
     )
 
 
+def improves(value: float, reference: float | None, mode: str, min_delta: float = 0.0) -> bool:
+    """True when ``value`` beats ``reference`` by more than ``min_delta`` in direction ``mode``
+    ("min"/"max"); anything beats None. Plain comparisons, so NaN on either side never improves
+    (as in Keras' ops)."""
+    if reference is None:
+        return True
+    if mode == "min":
+        return value + abs(min_delta) < reference
+    return value - abs(min_delta) > reference
+
+
 class EarlyStopping:
     """Stop training when ``monitor`` has stopped improving (``keras.callbacks.EarlyStopping``).
 
@@ -63,8 +74,6 @@ class EarlyStopping:
             mode = "auto"
         self.mode = mode
         self.resolved_mode = monitor_mode(monitor, mode)
-        # Keras negates min_delta for min mode so that `current - delta` must beat the reference.
-        self._delta = -self.min_delta if self.resolved_mode == "min" else self.min_delta
         self.on_train_begin()
 
     def on_train_begin(self) -> None:
@@ -78,12 +87,7 @@ class EarlyStopping:
         self._has_best_weights = self._capture = self._restore = False
 
     def _is_improvement(self, value, reference) -> bool:
-        if reference is None:
-            return True
-        # Plain comparisons, so NaN on either side is never an improvement (as in Keras' ops).
-        if self.resolved_mode == "min":
-            return value - self._delta < reference
-        return value - self._delta > reference
+        return improves(value, reference, self.resolved_mode, self.min_delta)
 
     def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> bool:
         """Record the metrics of ``epoch``; return True when training should stop."""

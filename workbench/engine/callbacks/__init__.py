@@ -1,0 +1,40 @@
+"""One concern of a training run per callback (see :mod:`.base` for the hooks and their order)."""
+
+from __future__ import annotations
+
+from workbench.config import TrainConfig
+from workbench.engine.callbacks.base import HOOKS, Callback, CallbackList
+from workbench.engine.callbacks.best import BestCheckpoint
+from workbench.engine.callbacks.checkpoints import CheckpointSaver
+from workbench.engine.callbacks.early_stopping import EarlyStoppingCallback
+from workbench.engine.callbacks.freezing import BackboneFreezing
+from workbench.engine.callbacks.guards import NonFiniteLossGuard
+from workbench.engine.callbacks.lr_schedule import LRSchedule
+from workbench.engine.callbacks.publisher import EventPublisher
+from workbench.engine.callbacks.report import FinalReport
+from workbench.engine.callbacks.run_files import SummaryWriter
+
+__all__ = ["HOOKS", "BackboneFreezing", "BestCheckpoint", "Callback", "CallbackList", "CheckpointSaver",
+           "EarlyStoppingCallback", "EventPublisher", "FinalReport", "LRSchedule", "NonFiniteLossGuard",
+           "SummaryWriter", "default_callbacks"]
+
+
+def default_callbacks(config: TrainConfig, best: BestCheckpoint) -> list[Callback]:
+    """The callbacks every run has, in hook order. The order matters where one reads another's
+    result: the checkpoint writer and the events read ``best``; the events carry the summary;
+    early stopping comes last so an epoch is saved and reported before the run stops on it."""
+    callbacks: list[Callback] = [
+        NonFiniteLossGuard(),  # first: a NaN batch is not reported, a NaN epoch not recorded
+        BackboneFreezing(config.freeze_backbone_epochs),
+        LRSchedule(),
+        best,
+        CheckpointSaver(best),
+        FinalReport(),  # after the checkpoint writer has landed best.pt
+        SummaryWriter(),
+        EventPublisher(),
+    ]
+    if config.early_stopping:
+        callbacks.append(EarlyStoppingCallback(
+            monitor=config.monitor, min_delta=config.min_delta, patience=config.patience,
+            baseline=config.baseline, start_from_epoch=config.start_from_epoch))
+    return callbacks

@@ -1,0 +1,31 @@
+"""The end-of-run report: the best weights back (when asked) and the whole validation set scored."""
+
+from __future__ import annotations
+
+from workbench.engine.callbacks.base import Callback
+from workbench.engine.evaluation import class_report, misclassified
+
+MAX_MISCLASSIFIED = 200
+
+
+class FinalReport(Callback):
+    """Puts the confusion matrix, per-class metrics and misclassified images into ``run.report``.
+
+    The weights reported are the best epoch's when ``restore_best_weights`` is set, and always
+    after a failure (the last weights may be the ones that diverged).
+    """
+
+    def on_run_end(self, run) -> None:
+        run.report.update(run.dist.weights_report(run.model))  # {} with one process
+        if not run.history:
+            return
+        if run.config.restore_best_weights or run.status == "failed":
+            best = run.dist.read_checkpoint(run.run_folder.checkpoint_path("best"))
+            if best is not None:
+                run.model.load_state_dict(best["model"])
+                run.log(f"Restored the weights of the best epoch ({run.best.epoch}).")
+        final = run.evaluate(collect=True)
+        run.report.update(class_report(final["labels"], final["predictions"], run.data.class_names))
+        run.report["final_val_loss"], run.report["final_val_acc"] = final["loss"], final["accuracy"]
+        run.report["misclassified"] = misclassified(run.data.val.paths, final, run.data.class_names,
+                                                    limit=MAX_MISCLASSIFIED)
