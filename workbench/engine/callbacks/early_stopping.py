@@ -21,7 +21,8 @@ class EarlyStoppingCallback(Callback):
 
     def on_epoch_end(self, run, logs) -> None:
         es = self.early_stopping
-        if es.on_epoch_end(logs["epoch"] - 1, {"val_loss": logs["val_loss"], "val_accuracy": logs["val_acc"]}):
+        metrics = {"val_loss": logs["val_loss"], "val_accuracy": logs["val_acc"]}  # Keras' names
+        if es.on_epoch_end(logs["epoch"] - 1, metrics):
             reason = es.stop_reason()
             run.stop("finished", f"stopped early: {reason}")
             run.emit(ev.EarlyStop(epoch=logs["epoch"], reason=reason))
