@@ -22,6 +22,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from workbench.engine.events import EpochEnd
+
 
 def run(variant: str, processes: int, args, workdir: Path) -> float:
     events = workdir / f"{variant}.jsonl"
@@ -34,7 +36,7 @@ def run(variant: str, processes: int, args, workdir: Path) -> float:
     # torchrun puts one CPU thread per process unless told otherwise; give every variant the same.
     env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", str(os.cpu_count()))}
     subprocess.run([sys.executable, *launcher, *train], check=True, env=env, stdout=subprocess.DEVNULL)
-    epochs = [e for e in map(json.loads, events.read_text().splitlines()) if e["event"] == "epoch_end"]
+    epochs = [e for e in map(json.loads, events.read_text().splitlines()) if e["event"] == EpochEnd.kind]
     return statistics.median(e["images_per_sec"] for e in epochs[1:])
 
 

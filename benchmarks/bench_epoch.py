@@ -48,6 +48,8 @@ from torch import nn
 import workbench
 from workbench.config import AugmentConfig, TrainConfig
 from workbench.data.loader import batch_indices
+from workbench.engine import events as ev
+from workbench.engine.callbacks import CheckpointSaver
 from workbench.engine.device import device_name, resolve_device
 from workbench.engine.trainer import Trainer, _make_optimizer
 from workbench.models import build_model, normalization
@@ -164,17 +166,17 @@ class EngineClock:
     def __call__(self, event) -> None:
         now = time.perf_counter()
         data = event.data
-        if event.kind == "run_start":
+        if isinstance(event, ev.RunStart):
             self.run_start = dict(data)
             self.setup_seconds = now - self.run_started
-        elif event.kind == "epoch_start":
+        elif isinstance(event, ev.EpochStart):
             self.epoch_started[data["epoch"]] = now
-        elif event.kind == "batch_end":
+        elif isinstance(event, ev.BatchEnd):
             if data["iteration"] == data["iterations"]:
                 epoch = data["epoch"]
                 self.last_batch[epoch] = now
                 self.train_seconds[epoch] = now - self.epoch_started[epoch]
-        elif event.kind == "epoch_end":
+        elif isinstance(event, ev.EpochEnd):
             epoch = data["epoch"]
             self.epoch_end[epoch] = {
                 "seconds": data["seconds"], "images_per_sec": data["images_per_sec"],
@@ -318,7 +320,7 @@ class Interleaved:
 
     def __call__(self, event) -> None:
         self.clock(event)
-        if event.kind == "run_start":
+        if isinstance(event, ev.RunStart):
             t, args = self.trainer, self.args
             self.plain = PlainLoop(self.model_name, self.size, self.data_dir, list(t.data.train.paths),
                                    args.batch_size, t.device, workers=args.plain_workers)
@@ -326,13 +328,13 @@ class Interleaved:
                                        t.data.train.labels, args.batch_size, t.device, t.amp,
                                        t.channels_last, t.config)
             self.decode_seconds = t.data.decode_seconds
-        elif event.kind == "epoch_end":
+        elif isinstance(event, ev.EpochEnd):
             epoch = event.data["epoch"]
             a = self.clock.train_seconds[epoch]
             # The engine writes its checkpoints on a background thread while it trains the next
             # epoch; B and C must not share the CPU with that write, so let it land first.
             waited = time.perf_counter()
-            self.trainer._checkpoints.wait_idle()
+            self.trainer.callbacks.find(CheckpointSaver).writer.wait_idle()
             self.checkpoint_wait_seconds.append(time.perf_counter() - waited)
             b = self.plain.epoch()
             self.plain_seconds.append(b)

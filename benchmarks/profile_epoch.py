@@ -31,6 +31,7 @@ import bench_epoch  # noqa: E402  (the benchmark's dataset and engine settings)
 from workbench.data.augment import BatchAugmenter  # noqa: E402
 from workbench.data.loader import CachedImages  # noqa: E402
 from workbench.engine import checkpoint, trainer  # noqa: E402
+from workbench.engine import events as ev  # noqa: E402
 
 PARTS = {
     "batch gather (uint8 cache index_select)": "wb::batch_gather",
@@ -78,7 +79,7 @@ def instrument() -> None:
     BatchAugmenter.__call__ = augment
     _wrap_generator(CachedImages, "batches", "wb::batch_gather")
     _wrap(trainer.Trainer, "_flush", "wb::flush")
-    _wrap(trainer.Trainer, "_evaluate", "wb::validation")
+    _wrap(trainer.Trainer, "evaluate", "wb::validation")
     _wrap(checkpoint, "serialise_checkpoint", "wb::checkpoint_serialise")
 
 
@@ -124,10 +125,10 @@ def main(argv: list[str] | None = None) -> int:
     marks: dict[str, float] = {}
 
     def on_event(event) -> None:
-        if event.kind == "epoch_start" and event.data["epoch"] == args.epochs:
+        if isinstance(event, ev.EpochStart) and event.data["epoch"] == args.epochs:
             marks["start"] = time.perf_counter()
             prof.start()
-        elif event.kind == "epoch_end" and event.data["epoch"] == args.epochs:
+        elif isinstance(event, ev.EpochEnd) and event.data["epoch"] == args.epochs:
             prof.stop()
             marks["end"] = time.perf_counter()
 
