@@ -17,7 +17,7 @@ from workbench.engine.callbacks import (
     default_callbacks,
 )
 from workbench.engine.checkpoint import load_checkpoint
-from workbench.engine.trainer import Trainer, TrainingError
+from workbench.engine.trainer import Trainer
 
 
 class Recorder(Callback):
@@ -55,12 +55,18 @@ def test_hooks_are_called_in_order(fast_config, tmp_path):
         ["on_setup", "on_run_start"] + [h for h, k in per_epoch * 2 for _ in range(k)] + ["on_run_end"])
 
 
+class Boom(Callback):
+    def on_batch_end(self, run, batch):
+        raise RuntimeError("boom")
+
+
 def test_a_failing_run_calls_on_error_not_on_run_end(fast_config, tmp_path):
-    fast_config.batch_size = 1000
     recorder = Recorder()
-    with pytest.raises(TrainingError):
-        Trainer(fast_config, out=tmp_path / "run", callbacks=[recorder]).run()
-    assert recorder.calls == ["on_error"]
+    with pytest.raises(RuntimeError, match="boom"):
+        Trainer(fast_config, out=tmp_path / "run", callbacks=[Boom(), recorder]).run()
+    assert recorder.calls == ["on_setup", "on_run_start", "on_epoch_start", "on_step_end", "on_error"]
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["status"] == "failed" and summary["stop_reason"] == "error: boom"
 
 
 class StopAtEpoch(Callback):

@@ -12,6 +12,8 @@ from workbench.data.scan import DatasetError, DatasetScan, SkippedFile, scan_ima
 from workbench.data.split import stratified_split
 from workbench.resources_path import sample_data_dir
 
+NO_VALIDATION_IMAGES = "No images left for validation; add images or raise the validation fraction."
+
 
 @dataclass
 class PreparedData:
@@ -45,7 +47,7 @@ def prepare_data(config: TrainConfig, *, log: Callable[[str], None] = print,
         scan = scan_image_folder(data_dir_of(config), config.max_image_megapixels)
     train_samples, val_samples = split_samples(scan, config)
     if not val_samples:
-        raise DatasetError("No images left for validation; add images or raise the validation fraction.")
+        raise DatasetError(NO_VALIDATION_IMAGES)
     needed = cache_bytes(len(train_samples) + len(val_samples), config.image_size)
     cache = needed <= config.cache_budget_mb * 2**20
     if cache:

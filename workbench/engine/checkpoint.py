@@ -139,6 +139,7 @@ def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> dic
     except (OSError, EOFError, RuntimeError, ValueError, pickle.UnpicklingError) as exc:
         if isinstance(exc, (FileNotFoundError, PermissionError)):
             raise
-        detail = str(exc).split(". ")[0].splitlines()[0].rstrip(".")
+        # The first sentence of torch's message; an empty file gives an EOFError with no message.
+        detail = (str(exc).split(". ")[0].splitlines() or ["the file is empty"])[0].rstrip(".")
         raise CheckpointError(f"Cannot read checkpoint {path}: the file is damaged, is not a Workbench "
                               f"checkpoint, or holds code, which is refused ({detail}).") from exc

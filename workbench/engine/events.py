@@ -101,6 +101,8 @@ class EpochEnd(Event):
     images_per_sec: float
     best_epoch: int | None
     epochs: int
+    train_images: int | None = None  # images trained on and scored in this epoch
+    val_images: int | None = None
 
 
 @dataclass(frozen=True)

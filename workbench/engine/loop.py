@@ -81,7 +81,8 @@ class FitLoop:
         logs = {"epoch": epoch, "train_loss": train["loss"], "train_acc": train["accuracy"],
                 "val_loss": val["loss"], "val_acc": val["accuracy"], "lr": train["lr"],
                 "seconds": time.perf_counter() - started,
-                "images_per_sec": train["images"] / max(train["seconds"], 1e-9)}
+                "images_per_sec": train["images"] / max(train["seconds"], 1e-9),
+                "train_images": train["images"], "val_images": val["count"]}
         self.fire("on_validation_end", logs)
         if self.stopping:
             return

@@ -16,8 +16,14 @@ from torch import nn
 from workbench import __version__
 from workbench.config import TrainConfig, iterations_per_epoch
 from workbench.data.augment import BatchAugmenter
-from workbench.data.prepare import PreparedData, data_dir_of, prepare_data
-from workbench.data.scan import DatasetError
+from workbench.data.prepare import (
+    NO_VALIDATION_IMAGES,
+    PreparedData,
+    data_dir_of,
+    prepare_data,
+    split_samples,
+)
+from workbench.data.scan import DatasetError, scan_image_folder
 from workbench.engine import events as ev
 from workbench.engine.callbacks import BestCheckpoint, Callback, CallbackList, default_callbacks
 from workbench.engine.device import device_name
@@ -26,7 +32,8 @@ from workbench.engine.faults import RunFault
 from workbench.engine.loop import FitLoop
 from workbench.engine.summary import one_line_summary
 from workbench.models import WeightsError, build_model, count_parameters, normalization
-from workbench.runs import RunFolder
+from workbench.run_lock import RunFolderBusy, lock_run_folder
+from workbench.runs import RunFolder, is_run_folder
 
 
 class TrainingError(RuntimeError):
@@ -35,7 +42,7 @@ class TrainingError(RuntimeError):
 
 # Failures whose message is written for the user (a bad folder, weights or run state): shown as
 # they are, never as a traceback, by the command line and the window alike.
-USER_ERRORS = (DatasetError, TrainingError, WeightsError, RunFault)
+USER_ERRORS = (DatasetError, TrainingError, WeightsError, RunFault, RunFolderBusy)
 
 
 class Trainer(FitLoop):
@@ -49,20 +56,28 @@ class Trainer(FitLoop):
                  resume: str | Path | None = None, runs_root: str | Path | None = None,
                  scan=None, callbacks: list[Callback] = ()):
         self.config = config.validate()
-        self._scan = scan  # a fresh DatasetScan of config.data_dir (the window's) saves a rescan
+        self.resuming = resume is not None
+        if self.resuming:
+            _refuse_non_run_folder(resume)
         self.events = ev.EventBus()
         self._stop = threading.Event()
         # Under torchrun: this process's rank, its GPU and the process group (see distributed.py).
         self.dist = Distributed.from_environment(self.config.device)
         self.dist.set_log(self.log)
+        self._lock = None
+        self._pending_log: list[str] | None = []  # lines held back until the folder is ours
         try:
+            # Refusals known before training (no images, one class, a batch larger than the set)
+            # come before a run folder exists, so they leave nothing behind.
+            self._scan = self._preflight(scan)
             self.run_folder = self.dist.run_folder(
                 lambda: RunFolder(resume) if resume is not None
                 else RunFolder.create(out, model=config.model, root=runs_root))
+            if self.dist.is_main:
+                self._lock = lock_run_folder(self.run_folder.path)
         except BaseException:
             self.dist.close()
             raise
-        self.resuming = resume is not None
         # Everything setup() builds exists from the start (None until then), so a run failing
         # early is described by the same code as one failing late.
         self.history: list[dict] = []
@@ -100,11 +115,30 @@ class Trainer(FitLoop):
         return self._stop.is_set() or self.dist.stop_wished
 
     def log(self, message: str) -> None:
+        if self._pending_log is not None:
+            self._pending_log.append(message)
+        else:
+            self._append_log(message)
+        self.emit(ev.Log(message=message))
+
+    def _append_log(self, message: str) -> None:
         try:
             self.run_folder.append_log(message)
         except OSError:
             pass  # a log line must never end a run
-        self.emit(ev.Log(message=message))
+
+    @property
+    def owns_folder(self) -> bool:
+        """False while a resume is still being checked: until then nothing in the run folder may
+        change, so a refused resume leaves the finished run exactly as it was."""
+        return self._pending_log is None
+
+    def run(self) -> dict:
+        try:
+            return super().run()
+        finally:
+            if self._lock is not None:
+                self._lock.release()
 
     def elapsed(self) -> float:
         return self.elapsed_before + time.perf_counter() - self.started
@@ -119,8 +153,8 @@ class Trainer(FitLoop):
         if self.device.type == "cuda":
             torch.backends.cudnn.benchmark = True
         torch.manual_seed(cfg.seed)
-        if self.dist.is_main:
-            cfg.save_json(rf.config_path)
+        if not self.resuming:
+            self._take_folder()
         self.log(f"Workbench {__version__}: run folder {rf.path}")
         self.log(f"Scanning {data_dir_of(cfg)}")
         for note in cfg.notes():
@@ -130,17 +164,15 @@ class Trainer(FitLoop):
             cfg, log=self.log, pin_memory=self.device.type == "cuda", scan=self._scan,
             progress=ev.throttled_progress(
                 lambda done, total: self.emit(ev.CacheProgress(done=done, total=total))))
-        rf.write_json(rf.scan_report_path, self.data.scan.to_dict())
+        if self.owns_folder:
+            rf.write_json(rf.scan_report_path, self.data.scan.to_dict())
         for line in self.data.scan.report().splitlines():
             self.log(line)
         if self.device.type == "cuda":
             self._place_cache_on_gpu()
         n_train = len(self.data.train)
         n_shard = self.dist.shard_size(n_train)  # n_train with one process
-        if cfg.batch_size > n_shard:
-            raise TrainingError(f"Batch size {cfg.batch_size} is larger than the {n_shard} training "
-                                f"images{' per process' if self.dist.active else ''}; choose a batch "
-                                f"size of at most {n_shard}.")
+        self._check_batch_size(n_shard)
         self.iterations = iterations_per_epoch(n_shard, cfg.batch_size)
 
         self.model = build_model(cfg.model, len(self.data.class_names), pretrained=cfg.pretrained,
@@ -158,6 +190,7 @@ class Trainer(FitLoop):
         self.fire("on_setup")
         if self.resuming:
             self._load_resume_state()
+            self._take_folder()
 
         where, batch = device_name(self.device), f"batch {cfg.batch_size}"
         if self.dist.active:
@@ -167,6 +200,37 @@ class Trainer(FitLoop):
         self.log(f"Training {cfg.model} ({count_parameters(self.model):,} parameters) on {where}: "
                  f"{n_train} training images ÷ {batch} = {self.iterations} iterations per epoch; "
                  f"{cfg.epochs} epochs.")
+
+    def _preflight(self, scan):
+        """The scan (reused from the window when it is of this folder) and the refusals it allows."""
+        cfg = self.config
+        if scan is None or scan.root != data_dir_of(cfg):
+            scan = scan_image_folder(data_dir_of(cfg), cfg.max_image_megapixels)
+        train, val = split_samples(scan, cfg)
+        if not val:
+            raise DatasetError(NO_VALIDATION_IMAGES)
+        self._check_batch_size(self.dist.shard_size(len(train)))
+        return scan
+
+    def _check_batch_size(self, n_shard: int) -> None:
+        if self.config.batch_size > n_shard:
+            raise TrainingError(f"Batch size {self.config.batch_size} is larger than the {n_shard} "
+                                f"training images{' per process' if self.dist.active else ''}; "
+                                f"choose a batch size of at most {n_shard}.")
+
+    def _take_folder(self) -> None:
+        """The run goes ahead in this folder: write its config, the log held back, clear debris."""
+        rf = self.run_folder
+        if self.dist.is_main:
+            self._lock.record_holder()
+            self.config.save_json(rf.config_path)
+        pending, self._pending_log = self._pending_log or [], None
+        for line in pending:
+            self._append_log(line)
+        if self.resuming:
+            rf.write_json(rf.scan_report_path, self.data.scan.to_dict())
+            for stale in rf.remove_stale_temp_files():
+                self.log(f"Removed {stale.name}, a file left half-written when the run was interrupted.")
 
     def _place_cache_on_gpu(self) -> None:
         sources = [s for s in (self.data.train, self.data.val) if not s.streaming]
@@ -201,29 +265,45 @@ class Trainer(FitLoop):
         }
 
     def _load_resume_state(self) -> None:
-        for stale in self.run_folder.remove_stale_temp_files():
-            self.log(f"Removed {stale.name}, a file left half-written when the run was interrupted.")
-        state = self.dist.read_checkpoint(self.run_folder.checkpoint_path("last"))
+        path = self.run_folder.checkpoint_path("last")
+        state = self.dist.read_checkpoint(path)
         if state is None:
             self.log("No last.pt in the run folder yet: starting it from the first epoch.")
             return
+        if not isinstance(state, dict) or state.get("class_names") is None:
+            raise TrainingError(f"Cannot resume from {path}: it is not a Workbench checkpoint.")
         if state["class_names"] != self.data.class_names:
             raise TrainingError(
                 f"The dataset's classes {self.data.class_names} differ from the run's "
                 f"{state['class_names']}; resume needs the same image folder.")
-        self.model.load_state_dict(state["model"])
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.scaler.load_state_dict(state["scaler"])
-        self.shuffle_gen.set_state(state["shuffle_rng"])
-        self.augment_gen.set_state(state["augment_rng"])
-        self.callbacks.load_checkpoint(state)
-        self.history = list(state["history"])
-        self.start_epoch = int(state["epoch"])
-        self.elapsed_before = float(state.get("elapsed", 0.0))
+        try:
+            self.model.load_state_dict(state["model"])
+            self.optimizer.load_state_dict(state["optimizer"])
+            self.scaler.load_state_dict(state["scaler"])
+            self.shuffle_gen.set_state(state["shuffle_rng"])
+            self.augment_gen.set_state(state["augment_rng"])
+            self.callbacks.load_checkpoint(state)
+            self.history = list(state["history"])
+            self.start_epoch = int(state["epoch"])
+            self.elapsed_before = float(state.get("elapsed", 0.0))
+        except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+            detail = f"it lacks {exc}" if isinstance(exc, KeyError) else str(exc).splitlines()[0]
+            raise TrainingError(f"Cannot resume from {path}: {detail}. The run folder is unchanged; "
+                                "start a new run with these settings instead.") from exc
         self.run_folder.write_metrics(self.history)  # drop rows written after last.pt, if any
         self.log(f"Resumed after epoch {self.start_epoch} of {self.config.epochs}.")
 
     one_line_summary = staticmethod(one_line_summary)
+
+
+def _refuse_non_run_folder(resume) -> None:
+    """Resume writes into the folder it is given: refuse anything that is not a run folder
+    before touching it (an empty path means the current directory)."""
+    if not str(resume).strip():
+        raise TrainingError("Resume needs a run folder; an empty path was given.")
+    if not is_run_folder(resume):
+        raise TrainingError(f"{resume} is not a Workbench run folder (it needs the config.json and "
+                            "checkpoints folder a run writes); nothing was changed there.")
 
 
 # Top-level checkpoint entries the trainer writes itself; callbacks' state keys must differ.

@@ -8,15 +8,15 @@ from workbench.engine.callbacks.best import BestCheckpoint
 from workbench.engine.callbacks.checkpoints import CheckpointSaver
 from workbench.engine.callbacks.early_stopping import EarlyStoppingCallback
 from workbench.engine.callbacks.freezing import BackboneFreezing
-from workbench.engine.callbacks.guards import NonFiniteLossGuard
+from workbench.engine.callbacks.guards import EmptyPassGuard, NonFiniteLossGuard
 from workbench.engine.callbacks.lr_schedule import LRSchedule
 from workbench.engine.callbacks.publisher import EventPublisher
 from workbench.engine.callbacks.report import FinalReport
 from workbench.engine.callbacks.run_files import SummaryWriter
 
 __all__ = ["HOOKS", "BackboneFreezing", "BestCheckpoint", "Callback", "CallbackList", "CheckpointSaver",
-           "EarlyStoppingCallback", "EventPublisher", "FinalReport", "LRSchedule", "NonFiniteLossGuard",
-           "SummaryWriter", "default_callbacks"]
+           "EarlyStoppingCallback", "EmptyPassGuard", "EventPublisher", "FinalReport", "LRSchedule",
+           "NonFiniteLossGuard", "SummaryWriter", "default_callbacks"]
 
 
 def default_callbacks(config: TrainConfig, best: BestCheckpoint) -> list[Callback]:
@@ -25,6 +25,7 @@ def default_callbacks(config: TrainConfig, best: BestCheckpoint) -> list[Callbac
     early stopping comes last so an epoch is saved and reported before the run stops on it."""
     callbacks: list[Callback] = [
         NonFiniteLossGuard(),  # first: a NaN batch is not reported, a NaN epoch not recorded
+        EmptyPassGuard(),
         BackboneFreezing(config.freeze_backbone_epochs),
         LRSchedule(),
         best,

@@ -27,5 +27,17 @@ class FinalReport(Callback):
         final = run.evaluate(collect=True)
         run.report.update(class_report(final["labels"], final["predictions"], run.data.class_names))
         run.report["final_val_loss"], run.report["final_val_acc"] = final["loss"], final["accuracy"]
-        run.report["misclassified"] = misclassified(run.data.val.paths, final, run.data.class_names,
-                                                    limit=MAX_MISCLASSIFIED)
+        paths = _scored_paths(run.data.val, len(final["labels"]))
+        if paths is None:
+            run.log("Some validation images could not be read for the final report, so its list "
+                    "of misclassified images is left out.")
+        run.report["misclassified"] = misclassified(paths, final, run.data.class_names,
+                                                    limit=MAX_MISCLASSIFIED) if paths else []
+
+
+def _scored_paths(source, scored: int) -> list[str] | None:
+    """The paths of the images a full pass over ``source`` scored, in order: streamed images
+    that failed to decode are left out of the pass. None when that does not account for them."""
+    failed = {path for path, _ in getattr(source, "failed", ())}
+    paths = [p for p in source.paths if p not in failed]
+    return paths if len(paths) == scored else None

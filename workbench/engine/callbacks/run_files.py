@@ -24,7 +24,10 @@ class SummaryWriter(Callback):
             pass
 
     def on_error(self, run, exc, fault) -> None:
-        run.summary = self.write(run)
+        if run.owns_folder:  # a refused resume leaves the finished run's summary as it was
+            run.summary = self.write(run)
+        else:
+            run.summary = self.build(run)
 
     @staticmethod
     def build(run, extra: dict | None = None) -> dict:
