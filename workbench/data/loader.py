@@ -29,6 +29,7 @@ class CachedImages:
     """Images decoded once into one uint8 tensor [N, 3, S, S]."""
 
     streaming = False
+    failed: tuple = ()  # files that fail to decode are left out before the cache is built
 
     def __init__(self, samples: list[tuple[str, int]], image_size: int, threads: int = 0,
                  progress: Callable[[int, int], None] | None = None):

@@ -38,6 +38,6 @@ class FinalReport(Callback):
 def _scored_paths(source, scored: int) -> list[str] | None:
     """The paths of the images a full pass over ``source`` scored, in order: streamed images
     that failed to decode are left out of the pass. None when that does not account for them."""
-    failed = {path for path, _ in getattr(source, "failed", ())}
+    failed = {path for path, _ in source.failed}
     paths = [p for p in source.paths if p not in failed]
     return paths if len(paths) == scored else None
