@@ -1,10 +1,30 @@
-"""Learning-rate schedules from ``torch.optim.lr_scheduler``, chosen by name."""
+"""Learning-rate schedules from ``torch.optim.lr_scheduler``, chosen by name.
+
+**Extending a run** (resuming it with a different number of epochs) continues each schedule:
+
+* ``cosine`` and ``one_cycle`` anneal from the rate of the last epoch (or batch) trained down to
+  their final rate at the end of the new total, along a cosine over the epochs (or batches) left.
+  Their original curve would reach its minimum at the old end, train an epoch at rate 0, then
+  climb back to the maximum.
+* ``step`` and ``exponential`` keep applying their rule (every ``step_size`` epochs, every epoch).
+* ``reduce_on_plateau`` carries on watching the metric with its patience count.
+* ``none`` keeps the rate.
+
+Resuming with the same number of epochs (after a stop or a kill) continues exactly as if the run
+had never been interrupted.
+"""
 
 from __future__ import annotations
+
+import math
+import warnings
 
 from torch.optim import Optimizer, lr_scheduler
 
 from workbench.config import TrainConfig
+
+# OneCycleLR's defaults: it starts at max_lr / 25 and ends at that / 1e4.
+_ONE_CYCLE_FINAL_DIVISOR = 25 * 1e4
 
 
 class Schedule:
@@ -13,7 +33,9 @@ class Schedule:
 
     def __init__(self, optimizer: Optimizer, config: TrainConfig, steps_per_epoch: int):
         self.name = config.schedule
-        epochs = config.epochs
+        self.epochs = epochs = config.epochs
+        self.optimizer = optimizer
+        self.per_batch = self.name == "one_cycle"
         if self.name == "none":
             self.scheduler = None
         elif self.name == "step":
@@ -31,23 +53,28 @@ class Schedule:
                 optimizer, mode=mode, factor=config.plateau_factor, patience=config.plateau_patience)
         else:
             raise ValueError(f"unknown schedule {self.name!r}")
-        self.optimizer = optimizer
+        self._final_lr = config.lr / _ONE_CYCLE_FINAL_DIVISOR if self.per_batch else 0.0
         self._total_batch_steps = epochs * max(steps_per_epoch, 1)
         self._batch_steps = 0
+        self._lr_used: float | None = None  # the rate of the last epoch (or batch) trained
 
     def after_batch(self) -> None:
-        # OneCycleLR raises when stepped past its total; a resumed run with more epochs than
-        # the cycle was built for keeps the final learning rate instead.
-        if self.name == "one_cycle" and self._batch_steps < self._total_batch_steps - 1:
-            self.scheduler.step()
+        # Stepping a per-batch schedule past its end raises (OneCycleLR) or turns it back up
+        # (cosine): the last steps keep the final rate instead.
+        if self.per_batch:
+            self._lr_used = self.lr
+            if self._batch_steps < self._total_batch_steps - 1:
+                self.scheduler.step()
         self._batch_steps += 1
 
     def after_epoch(self, metrics: dict[str, float], monitor: str) -> None:
+        if not self.per_batch:
+            self._lr_used = self.lr
         if self.name == "reduce_on_plateau":
             value = metrics.get(monitor)
             if value is not None:
                 self.scheduler.step(value)
-        elif self.scheduler is not None and self.name != "one_cycle":
+        elif self.scheduler is not None and not self.per_batch:
             self.scheduler.step()
 
     @property
@@ -56,11 +83,15 @@ class Schedule:
 
     def state_dict(self) -> dict:
         state = self.scheduler.state_dict() if self.scheduler is not None else {}
-        return {"scheduler": state, "batch_steps": self._batch_steps}
+        return {"scheduler": state, "batch_steps": self._batch_steps, "epochs": self.epochs,
+                "kind": type(self.scheduler).__name__, "lr_used": self._lr_used}
 
     def load_state_dict(self, state: dict) -> None:
-        if self.scheduler is not None and state.get("scheduler"):
-            self.scheduler.load_state_dict(state["scheduler"])
+        saved = state.get("scheduler")
+        if self.scheduler is not None and saved:
+            if state.get("kind") == "CosineAnnealingLR" and self.name == "one_cycle":
+                self._anneal(1)  # an extended one-cycle run: its tail is a cosine (see _extend)
+            self.scheduler.load_state_dict(saved)
             # Building a scheduler resets the optimizer's rate (OneCycleLR sets its start rate);
             # put back the rate the saved schedule had reached.
             last = getattr(self.scheduler, "_last_lr", None)
@@ -68,3 +99,45 @@ class Schedule:
                 for group, lr in zip(self.optimizer.param_groups, last, strict=False):
                     group["lr"] = lr
         self._batch_steps = state.get("batch_steps", 0)
+        self._lr_used = state.get("lr_used")
+        built_for = state.get("epochs") or _epochs_of(self.name, saved, self._total_batch_steps, self.epochs)
+        if built_for != self.epochs and self.name in ("cosine", "one_cycle"):
+            self._extend(_cosine_lr_used(saved) if self._lr_used is None else self._lr_used)
+
+    def _extend(self, lr_used: float | None) -> None:
+        """Anneal from the rate last trained with to the final rate over what is left."""
+        done = self._batch_steps if self.per_batch else self.scheduler.last_epoch
+        total = self._total_batch_steps - 1 if self.per_batch else self.epochs
+        if lr_used is not None:
+            for group in self.optimizer.param_groups:
+                group["lr"] = lr_used
+        # Step 0 of the new curve is the step already trained, so the next one is already lower.
+        self._anneal(max(total - done, 0) + 1)
+        with warnings.catch_warnings():  # torch warns of a step before optimizer.step(): intended here
+            warnings.simplefilter("ignore", UserWarning)
+            self.scheduler.step()
+
+    def _anneal(self, steps: int) -> None:
+        for group in self.optimizer.param_groups:
+            group["initial_lr"] = group["lr"]  # the cosine starts where the run is now
+        self.scheduler = lr_scheduler.CosineAnnealingLR(self.optimizer, T_max=steps, eta_min=self._final_lr)
+
+
+def _cosine_lr_used(saved: dict | None) -> float | None:
+    """The rate a cosine schedule saved without ``lr_used`` trained its last epoch with."""
+    if not saved or "T_max" not in saved or not saved.get("base_lrs"):
+        return None
+    step, t_max, low = saved["last_epoch"] - 1, saved["T_max"], saved.get("eta_min", 0.0)
+    return low + (saved["base_lrs"][0] - low) * (1 + math.cos(math.pi * step / t_max)) / 2
+
+
+def _epochs_of(name: str, saved: dict | None, total_batch_steps: int, epochs: int) -> int:
+    """The epochs a schedule saved before the state recorded them was built for."""
+    if not saved:
+        return epochs
+    if name == "cosine" and "T_max" in saved:
+        return int(saved["T_max"])
+    if name == "one_cycle" and "total_steps" in saved:
+        steps_per_epoch = max(total_batch_steps // max(epochs, 1), 1)
+        return int(saved["total_steps"]) // steps_per_epoch
+    return epochs
