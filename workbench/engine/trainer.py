@@ -49,12 +49,13 @@ class Trainer(FitLoop):
     """Trains ``config`` into a run folder and emits :mod:`workbench.engine.events` on the way.
 
     ``resume`` continues an existing run folder from its ``last.pt``. ``callbacks`` are added
-    after the standard ones (:func:`~workbench.engine.callbacks.default_callbacks`).
+    after the standard ones (:func:`~workbench.engine.callbacks.default_callbacks`), or replace
+    them with ``standard_callbacks=False`` (a study that is not a training, e.g. the LR finder).
     """
 
     def __init__(self, config: TrainConfig, out: str | Path | None = None, *,
                  resume: str | Path | None = None, runs_root: str | Path | None = None,
-                 scan=None, callbacks: list[Callback] = ()):
+                 scan=None, callbacks: list[Callback] = (), standard_callbacks: bool = True):
         self.config = config.validate()
         self.resuming = resume is not None
         if self.resuming:
@@ -92,8 +93,8 @@ class Trainer(FitLoop):
         self.elapsed_before = 0.0  # seconds trained before a resume
         cfg = self.config
         self.best = BestCheckpoint(cfg.monitor, cfg.min_delta, cfg.start_from_epoch)
-        self.callbacks = CallbackList([*default_callbacks(cfg, self.best), *callbacks],
-                                      reserved=_CHECKPOINT_KEYS)
+        standard = default_callbacks(cfg, self.best) if standard_callbacks else []
+        self.callbacks = CallbackList([*standard, *callbacks], reserved=_CHECKPOINT_KEYS)
 
     # Public API ------------------------------------------------------------------------------
     def subscribe(self, fn: ev.Subscriber):

@@ -1,0 +1,173 @@
+"""The learning-rate range test (Smith 2015; fastai's ``lr_find``, Lightning's ``Tuner.lr_find``).
+
+The learning rate grows exponentially from ``start_lr`` to ``end_lr`` over a bounded number of
+optimizer steps (at most one epoch) while the loss of each batch is recorded. The loss is
+smoothed (an exponential moving average with bias correction) and the sweep stops early once it
+diverges (the smoothed loss over 4 × the best so far, or not finite). A suggestion is read off
+the smoothed curve by a named rule; when the curve has no descent none is invented.
+
+The sweep is an ordinary :class:`~workbench.engine.trainer.Trainer` with one callback in place of
+the standard ones (no checkpoints, no schedule, no early stopping), so it leaves no trace on a
+later run: that run builds its own model, optimizer and schedule and seeds its random streams.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from workbench.config import TrainConfig
+from workbench.engine.callbacks import Callback
+from workbench.engine.trainer import Trainer, TrainingError
+
+RULES = ("steepest", "valley", "minimum/10")
+MIN_ITERATIONS = 8  # fewer points than this make no curve
+DIVERGENCE = 4.0  # stop once the smoothed loss exceeds this multiple of the best
+
+
+@dataclass
+class LRFindResult:
+    """A finished sweep: rates and smoothed losses per step, and the suggestion with its rule."""
+
+    lrs: list[float]
+    losses: list[float]  # smoothed
+    raw_losses: list[float]
+    suggested_lr: float | None
+    rule: str
+    alternatives: dict[str, float] = field(default_factory=dict)  # other rules' answers
+    stop_reason: str = ""
+    message: str = ""  # why no suggestion was made, or a note for the user
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def describe(self) -> str:
+        if self.suggested_lr is None:
+            return f"No learning rate suggested: {self.message}"
+        others = ", ".join(f"{rule} {lr:.2g}" for rule, lr in self.alternatives.items())
+        return (f"Suggested learning rate {self.suggested_lr:.2g} ({self.rule} of the smoothed loss)"
+                + (f"; other rules: {others}" if others else "") + ".")
+
+
+class LRRangeTest(Callback):
+    """Sets the rate of every optimizer step and records the loss it gave."""
+
+    def __init__(self, start_lr: float, end_lr: float, iterations: int, beta: float = 0.98):
+        self.start_lr, self.end_lr, self.asked, self.beta = start_lr, end_lr, iterations, beta
+        self.lrs: list[float] = []
+        self.raw: list[float] = []
+        self.smoothed: list[float] = []
+        self.stop_reason = ""
+
+    def on_run_start(self, run) -> None:
+        if run.iterations < MIN_ITERATIONS:
+            raise TrainingError(
+                f"Too few images for a learning-rate sweep: {len(run.data.train)} training images at "
+                f"batch size {run.config.batch_size} give {run.iterations} iterations in one epoch; "
+                f"at least {MIN_ITERATIONS} are needed. Lower the batch size.")
+        self.iterations = min(self.asked, run.iterations)
+        if self.iterations < self.asked:
+            run.log(f"One epoch has {run.iterations} iterations: the sweep takes {self.iterations} "
+                    f"steps, not {self.asked}.")
+        self._set_lr(run, 0)
+
+    def rate(self, step: int) -> float:
+        return self.start_lr * (self.end_lr / self.start_lr) ** (step / max(self.iterations - 1, 1))
+
+    def _set_lr(self, run, step: int) -> None:
+        for group in run.optimizer.param_groups:
+            group["lr"] = self.rate(step)
+
+    def on_step_end(self, run) -> None:
+        self._set_lr(run, min(len(self.lrs) + 1, self.iterations - 1))
+
+    def on_batch_end(self, run, batch) -> None:
+        step = len(self.lrs)
+        self.lrs.append(self.rate(step))
+        self.raw.append(batch.loss)
+        run.emit(batch)
+        if not math.isfinite(batch.loss):
+            return self._stop(run, f"the loss became {batch.loss} at learning rate {self.lrs[-1]:.2g}")
+        previous = self.smoothed[-1] * (1 - self.beta ** step) if self.smoothed else 0.0
+        average = self.beta * previous + (1 - self.beta) * batch.loss
+        self.smoothed.append(average / (1 - self.beta ** (step + 1)))
+        if step > 0 and self.smoothed[-1] > DIVERGENCE * min(self.smoothed):
+            return self._stop(run, f"the loss diverged at learning rate {self.lrs[-1]:.2g}")
+        if len(self.lrs) >= self.iterations:
+            self._stop(run, f"swept {self.iterations} steps up to {self.lrs[-1]:.2g}")
+
+    def _stop(self, run, reason: str) -> None:
+        self.stop_reason = reason
+        run.stop("finished", f"learning-rate sweep ended: {reason}")
+        run.log(f"Learning-rate sweep ended: {reason}.")
+
+
+def suggest(lrs: list[float], losses: list[float]) -> tuple[float | None, dict[str, float], str]:
+    """(suggested rate by the steepest-descent rule, the other rules' rates, why none) from a
+    sweep's rates and smoothed losses. None when the loss never went down."""
+    finite = [i for i, loss in enumerate(losses) if math.isfinite(loss)]
+    if len(finite) < MIN_ITERATIONS:
+        return None, {}, (f"the sweep ended after {len(losses)} steps, too few for a curve; the loss "
+                          "diverged at once, so start the sweep lower (--start-lr) or check the data")
+    lrs, losses = [lrs[i] for i in finite], [losses[i] for i in finite]
+    best = min(range(len(losses)), key=losses.__getitem__)
+    drop = losses[0] - losses[best]
+    if best == 0 or drop <= 0.01 * abs(losses[0]):
+        return None, {}, ("the loss did not go down anywhere in the sweep (from "
+                          f"{losses[0]:.4g} it never fell by more than 1 %), so no rate can be read off")
+    logs = [math.log(lr) for lr in lrs]
+    slopes = [(losses[i + 1] - losses[i]) / (logs[i + 1] - logs[i]) for i in range(best)]
+    steepest = lrs[min(range(len(slopes)), key=slopes.__getitem__)]
+    return steepest, {"valley": lrs[_valley(losses)], "minimum/10": lrs[best] / 10}, ""
+
+
+def _valley(losses: list[float]) -> int:
+    """fastai's "valley": the longest run of decreasing losses, two thirds of the way down it."""
+    n = len(losses)
+    longest = [1] * n
+    start = end = 0
+    for i in range(1, n):
+        for j in range(i):
+            if losses[i] < losses[j] and longest[i] < longest[j] + 1:
+                longest[i] = longest[j] + 1
+        if longest[i] > longest[end]:
+            end = i
+            start = end - longest[end] + 1
+    third = (end - start) / 3
+    return min(start + int(third) + int(third / 2), n - 1)
+
+
+def find_learning_rate(config: TrainConfig, out: str | Path | None = None, *, start_lr: float = 1e-7,
+                       end_lr: float = 10.0, iterations: int = 100, runs_root=None, scan=None,
+                       subscribe=None) -> LRFindResult:
+    """Run the sweep on ``config``'s data and model; write ``lr_find.json`` and ``lr_find.png``
+    into the output folder (a new one under the runs folder's ``lr-find/`` by default)."""
+    if not 0 < start_lr < end_lr <= 100:
+        raise TrainingError(f"The sweep needs 0 < start rate < end rate ≤ 100, got {start_lr:g} "
+                            f"and {end_lr:g}.")
+    if not 1 <= iterations <= 10_000:
+        raise TrainingError(f"The sweep's iterations must be between 1 and 10000, got {iterations}.")
+    test = LRRangeTest(start_lr, end_lr, iterations)
+    if out is None:
+        from workbench.runs import default_runs_root
+
+        runs_root = Path(runs_root) if runs_root else default_runs_root()
+        out_root = runs_root / "lr-find"
+    trainer = Trainer(config, out=out, runs_root=None if out else out_root, scan=scan,
+                      callbacks=[test], standard_callbacks=False)
+    if subscribe is not None:
+        trainer.subscribe(subscribe)
+    trainer.run()
+    suggested, alternatives, why = suggest(test.lrs, test.smoothed)
+    result = LRFindResult(lrs=test.lrs, losses=test.smoothed, raw_losses=test.raw, suggested_lr=suggested,
+                          rule="steepest" if suggested else "", alternatives=alternatives,
+                          stop_reason=test.stop_reason, message=why)
+    folder = trainer.run_folder
+    folder.write_json(folder.path / "lr_find.json", result.to_dict())
+    from workbench.studies.png_plot import save_lr_plot
+
+    save_lr_plot(result, folder.path / "lr_find.png")
+    trainer.log(result.describe())
+    result.out = str(folder.path)
+    return result
