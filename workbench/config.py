@@ -53,7 +53,7 @@ class AugmentConfig:
     horizontal_flip: bool = setting(True, "Horizontal flip", "Mirror images left-right at random.", _AUG)
     vertical_flip: bool = setting(False, "Vertical flip", "Flip images upside down at random.", _AUG)
     rotation_range: float = setting(15.0, "Rotation range", "Rotate each image by a random angle of up "
-                                    "to this many degrees either way.", _AUG, unit="°", min=0, max=180,
+                                    "to this many degrees either way.", _AUG, unit="degrees", min=0, max=180,
                                     decimals=0, step=5)
     width_shift_range: float = setting(0.1, "Width shift range", "Shift each image sideways by up to this "
                                        "fraction of its width.", _AUG, min=0, max=1, max_inclusive=False,
@@ -62,7 +62,7 @@ class AugmentConfig:
                                         "this fraction of its height.", _AUG, min=0, max=1,
                                         max_inclusive=False, step=0.05)
     shear_range: float = setting(0.0, "Shear range", "Slant each image by a random shear angle of up to "
-                                 "this many degrees.", _AUG, unit="°", min=0, max=90, max_inclusive=False,
+                                 "this many degrees.", _AUG, unit="degrees", min=0, max=90, max_inclusive=False,
                                  decimals=0, step=5)
     zoom_range: float = setting(0.1, "Zoom range", "Zoom in or out at random by up to this fraction "
                                 "(0.1: between 90% and 110% of the size).", _AUG, min=0, max=1,
