@@ -62,8 +62,8 @@ class AugmentConfig:
                                         "this fraction of its height.", _AUG, min=0, max=1,
                                         max_inclusive=False, step=0.05)
     shear_range: float = setting(0.0, "Shear range", "Slant each image by a random shear angle of up to "
-                                 "this many degrees.", _AUG, unit="degrees", min=0, max=90, max_inclusive=False,
-                                 decimals=0, step=5)
+                                 "this many degrees.", _AUG, unit="degrees", min=0, max=90,
+                                 max_inclusive=False, decimals=0, step=5)
     zoom_range: float = setting(0.1, "Zoom range", "Zoom in or out at random by up to this fraction "
                                 "(0.1: between 90% and 110% of the size).", _AUG, min=0, max=1,
                                 max_inclusive=False, step=0.05)
