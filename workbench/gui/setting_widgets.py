@@ -19,8 +19,8 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
     QLineEdit,
-    QPushButton,
     QSpinBox,
+    QToolButton,
     QWidget,
 )
 
@@ -111,8 +111,9 @@ class TextField(QWidget):
         layout.addWidget(self.line, 1)
         self.line.textChanged.connect(self.edited)
         if s.file_filter:
-            self.line.setPlaceholderText("optional: " + s.file_filter)
-            browse = QPushButton("…")
+            self.line.setPlaceholderText("optional")
+            browse = QToolButton()
+            browse.setText("…")
             browse.setAccessibleName(f"Choose {s.noun}")
             browse.setToolTip(f"Choose {s.noun}")
             browse.clicked.connect(self._choose)

@@ -102,7 +102,8 @@ class SettingsForm(QWidget):
             if s.kind is bool:
                 form.addRow("", widget)
             else:
-                form.addRow(f"{s.label} ({s.unit})" if s.unit else s.label, widget)
+                shows_unit = s.unit and s.unit.lower() not in s.label.lower()  # not "Epochs (epochs)"
+                form.addRow(f"{s.label} ({s.unit})" if shows_unit else s.label, widget)
             if s.advanced:
                 self._advanced_rows.append((form, widget))
             if path == "model":
