@@ -136,7 +136,7 @@ class TrainConfig:
                            "best checkpoint are judged by.", "Early stopping", choices=MONITORS)
     baseline: float | None = setting(None, "Baseline", "Stop early unless the monitored metric beats this "
                                      "value within 'patience' epochs; unset: no baseline.", "Early stopping",
-                                     decimals=4, step=0.01, advanced=True)
+                                     min=0, decimals=4, step=0.01, advanced=True)  # losses, accuracies ≥ 0
     restore_best_weights: bool = setting(True, "Restore best weights", "At the end of training, go back "
                                          "to the weights of the best epoch instead of the last one.",
                                          "Early stopping", advanced=True)
