@@ -7,7 +7,8 @@ import sys
 import pytest
 
 from workbench import __version__
-from workbench.cli import build_parser, config_from_args, main
+from workbench.cli import _flag, build_parser, config_from_args, main
+from workbench.config import all_settings
 from workbench.resources_path import sample_data_dir
 
 
@@ -123,3 +124,79 @@ def test_no_display_gets_a_message_instead_of_a_crash(tmp_path):
                             timeout=120, cwd=tmp_path)
     assert result.returncode == 2
     assert "no display to open the window on" in result.stderr and "workbench train" in result.stderr
+
+
+def _train_parser():
+    return build_parser()._subparsers._group_actions[0].choices["train"]
+
+
+def test_train_help_lists_a_flag_for_every_setting_with_its_unit_range_and_default():
+    dests = {action.dest: action for action in _train_parser()._actions}
+    for path in all_settings():
+        assert path.replace("augment.", "aug_") in dests, path
+    text = _train_parser().format_help()
+    assert "--image-size N" in text and "--aug-width-shift-range X" in text and "--weights PATH" in text
+    help_of = {a.dest: a.help for a in _train_parser()._actions}
+    assert "(between 16 and 1024 px; default: 64)" in help_of["image_size"]
+    assert "one of sgd, adam, adamw; default: adamw" in help_of["optimizer"]
+    assert "resnet18" in " ".join(text.split())  # the model registry, read only for help
+
+
+def _other_value(s, tmp_path):
+    """A valid value for the setting that is not its default, and its text on the command line."""
+    if s.kind is bool:
+        return not s.default, None
+    if s.options():
+        value = next(c for c in s.options() if c != s.default)
+    elif s.kind is str:  # the weights file: one that exists
+        value = str(tmp_path / "weights.pt")
+        (tmp_path / "weights.pt").write_bytes(b"")
+    elif s.kind is int:
+        value = s.min + 1
+    else:
+        value = float(s.min + 0.3 * (s.max - s.min) if s.max is not None else s.min + 1)
+    return value, str(value)
+
+
+@pytest.mark.parametrize("path", [p for p in all_settings() if p != "data_dir"])
+def test_every_flag_value_arrives_in_the_config(path, tmp_path):
+    s = all_settings()[path]
+    value, text = _other_value(s, tmp_path)
+    assert value != s.default
+    flag = _flag(path, s)
+    argv = [flag if value else flag.replace("--", "--no-", 1)] if text is None else [flag, text]
+    base = [] if path == "model" else ["--model", "resnet18"]  # small_cnn has no pretrained weights
+    config = config_from_args(build_parser().parse_args(["train", *base, *argv]))
+    got = getattr(config.augment, path[8:]) if path.startswith("augment.") else getattr(config, path)
+    assert got == value and type(got) is type(value)
+
+
+def test_argparse_refuses_a_choice_that_is_not_offered(capsys):
+    with pytest.raises(SystemExit) as info:
+        build_parser().parse_args(["train", "--optimizer", "rmsprop"])
+    assert info.value.code == 2
+    assert "argument --optimizer: invalid choice: 'rmsprop'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("flag", ["--config", "--events-jsonl", "--stop-file", "--runs-dir", "--out",
+                                  "--resume"])
+def test_an_empty_path_is_refused(flag, capsys):
+    with pytest.raises(SystemExit) as info:
+        build_parser().parse_args(["train", flag, ""])
+    assert info.value.code == 2
+    assert f"argument {flag}: {flag} needs a path, got an empty string" in capsys.readouterr().err
+
+
+def test_the_image_folder_is_stored_absolute(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    config = config_from_args(build_parser().parse_args(["train", "data/../images"]))
+    assert config.data_dir == str(tmp_path / "images")
+
+
+def test_a_config_file_with_a_wrong_type_names_the_setting(tmp_path, capsys):
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps({"early_stopping": "false", "augment": {"rotation_range": "15"}}))
+    assert main(["train", "--config", str(path), "--out", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err
+    assert "early_stopping must be true or false, got 'false'" in err
+    assert "augment.rotation_range must be a number, got '15'" in err

@@ -8,7 +8,6 @@ Every TrainConfig field is a ``train`` flag, generated from the dataclass so the
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import os
 import signal
@@ -17,29 +16,9 @@ import time
 from pathlib import Path
 
 from workbench import __version__
-from workbench.config import AugmentConfig, ConfigError, TrainConfig
+from workbench.config import ConfigError, TrainConfig, all_settings
 from workbench.session import format_duration
-
-_HELP = {
-    "model": "architecture (small_cnn, resnet18, resnet50, mobilenet_v3_small, …)",
-    "epochs": "passes over the training images",
-    "batch_size": "images per optimizer step",
-    "patience": "epochs without improvement before early stopping (Keras semantics)",
-    "min_delta": "smallest change of the monitored metric that counts as an improvement",
-    "monitor": "metric early stopping watches: val_loss or val_accuracy",
-    "lr": "learning rate",
-    "optimizer": "sgd (with momentum), adam or adamw",
-    "schedule": "none, step, exponential, cosine, one_cycle or reduce_on_plateau",
-    "image_size": "side of the square images the model sees, in pixels",
-    "val_fraction": "share of each class held out for validation",
-    "device": "auto (CUDA, then MPS, then CPU), cuda, mps or cpu",
-    "pretrained": "start from torchvision's ImageNet weights (downloads once)",
-    "weights_path": "start from a local .safetensors/.pt weights file",
-    "freeze_backbone_epochs": "train only the classifier head for the first K epochs",
-    "cache_budget_mb": "decode images into memory when they fit in this many MB",
-    "workers": "decode threads for the cache / loader processes when streaming",
-}
-_FLAG_NAMES = {"weights_path": "weights", "lr": "lr"}
+from workbench.setting import Setting
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -96,19 +75,23 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="workbench", description="Train image classifiers.")
     parser.add_argument("--version", action="version", version=f"workbench {__version__}")
     sub = parser.add_subparsers(dest="command")
-    train = sub.add_parser("train", help="train a model (headless)",
+    train = sub.add_parser("train", help="train a model (headless)", formatter_class=_HelpFormatter,
                            description="Train an image classifier on a folder of images.")
-    train.add_argument("data_dir", nargs="?", default=None,
+    train.add_argument("data_dir", nargs="?", default=None, type=_non_empty("the image folder"),
                        help="folder with one subfolder per class (default: the bundled sample data)")
-    train.add_argument("--config", help="JSON file with settings (e.g. a run's config.json)")
-    train.add_argument("--out", help="run folder to create (default: a new folder under --runs-dir)")
-    train.add_argument("--runs-dir", help="folder that holds runs (default: your data directory)")
-    train.add_argument("--resume", metavar="RUN", help="continue the run folder RUN from last.pt")
+    train.add_argument("--config", type=_non_empty("--config"),
+                       help="JSON file with settings (e.g. a run's config.json)")
+    train.add_argument("--out", type=_non_empty("--out"),
+                       help="run folder to create (default: a new folder under --runs-dir)")
+    train.add_argument("--runs-dir", type=_non_empty("--runs-dir"),
+                       help="folder that holds runs (default: your data directory)")
+    train.add_argument("--resume", metavar="RUN", type=_non_empty("--resume"),
+                       help="continue the run folder RUN from last.pt")
     train.add_argument("--quiet", action="store_true", help="print only the summary")
-    train.add_argument("--events-jsonl", metavar="PATH",
+    train.add_argument("--events-jsonl", metavar="PATH", type=_non_empty("--events-jsonl"),
                        help="write every engine event as one JSON line to PATH ('-': stdout; the "
                             "summary lines then go to stderr). Under torchrun only rank 0 writes")
-    train.add_argument("--stop-file", metavar="PATH",
+    train.add_argument("--stop-file", metavar="PATH", type=_non_empty("--stop-file"),
                        help="stop after the current batch (all processes) when PATH appears")
     _add_config_flags(train)
     train.set_defaults(func=cmd_train)
@@ -118,30 +101,63 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _non_empty(what: str):
+    """An argparse type refusing "" (e.g. an unset shell variable), which would mean the cwd."""
+    def parse(text: str) -> str:
+        if not text.strip():
+            raise argparse.ArgumentTypeError(f"{what} needs a path, got an empty string")
+        return text
+    return parse
+
+
+class _HelpFormatter(argparse.HelpFormatter):
+    """Fills in a registry's choices (the models) only when help is shown: reading them imports
+    torch, which would slow every command down by seconds."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        registry = getattr(action, "registry", None)
+        text = super()._get_help_string(action)
+        return text.replace("{choices}", ", ".join(registry())) if registry and text else text
+
+
 def _add_config_flags(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("settings (every TrainConfig field)")
-    for f in dataclasses.fields(TrainConfig):
-        if f.name in ("augment", "data_dir"):
-            continue
-        _add_field_flag(group, f, "--" + _FLAG_NAMES.get(f.name, f.name).replace("_", "-"), f.name)
-    aug = parser.add_argument_group("augmentation (Keras ImageDataGenerator names)")
-    for f in dataclasses.fields(AugmentConfig):
-        flag = "--augment" if f.name == "enabled" else "--aug-" + f.name.replace("_", "-")
-        _add_field_flag(aug, f, flag, "aug_" + f.name)
+    """One flag per setting, in a help section per group: ``--batch-size``, ``--aug-rotation-range``."""
+    groups: dict[str, argparse._ArgumentGroup] = {}
+    for path, s in all_settings().items():
+        if path == "data_dir":
+            continue  # the positional argument
+        if s.group not in groups:
+            groups[s.group] = parser.add_argument_group(f"{s.group.lower()} settings")
+        _add_field_flag(groups[s.group], s, _flag(path, s), _dest(path))
 
 
-def _add_field_flag(group, f: dataclasses.Field, flag: str, dest: str) -> None:
-    kind = str(f.type)
-    default = f.default if f.default is not dataclasses.MISSING else None
-    help_text = _HELP.get(f.name, f.name.replace("_", " ")) + f" (default: {default})"
-    if kind == "bool":
+def _flag(path: str, s: Setting) -> str:
+    prefix = "aug_" if path.startswith("augment.") else ""
+    return "--" + (s.flag or prefix + s.name).replace("_", "-")
+
+
+def _dest(path: str) -> str:
+    return path.replace("augment.", "aug_")
+
+
+def _add_field_flag(group, s: Setting, flag: str, dest: str) -> None:
+    default = ("on" if s.default else "off") if s.kind is bool else "none" if s.default is None else s.default
+    allowed = "one of {choices}" if callable(s.choices) else s.allowed_text()
+    details = f"{allowed}; default: {default}" if allowed else f"default: {default}"
+    help_text = f"{s.help} ({details})".replace("%", "%%")  # argparse %-formats help texts
+    if s.kind is bool:
         group.add_argument(flag, dest=dest, action=argparse.BooleanOptionalAction, default=None,
                            help=help_text)
         return
-    convert = int if kind.startswith("int") else float if kind.startswith("float") else str
-    metavar = {int: "N", float: "X", str: "TEXT"}[convert]
-    group.add_argument(flag, dest=dest, type=_typed(convert, flag), default=None, metavar=metavar,
-                       help=help_text)
+    if s.kind is str:
+        choices = s.choices if s.strict_choices else None
+        action = group.add_argument(flag, dest=dest, default=None, choices=choices,
+                                    metavar=None if choices else "PATH" if s.file_filter else "NAME",
+                                    help=help_text)
+        action.registry = s.choices if callable(s.choices) else None
+        return
+    group.add_argument(flag, dest=dest, type=_typed(s.kind, flag), default=None,
+                       metavar="N" if s.kind is int else "X", help=help_text)
 
 
 def _typed(convert, flag: str):
@@ -156,21 +172,18 @@ def _typed(convert, flag: str):
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
     """Defaults, then the config file (or the resumed run's), then explicit flags."""
-    base: dict = {}
     source = args.config or (str(Path(args.resume) / "config.json") if args.resume else None)
-    if source:
-        base = TrainConfig.load_json(source).to_dict()
-    config = TrainConfig.from_dict(base) if base else TrainConfig()
-    for f in dataclasses.fields(TrainConfig):
-        value = getattr(args, f.name, None)
-        if value is not None and f.name != "augment":
-            setattr(config, f.name, value)
-    for f in dataclasses.fields(AugmentConfig):
-        value = getattr(args, "aug_" + f.name, None)
+    config = TrainConfig.load_json(source) if source else TrainConfig()
+    for path in all_settings():
+        value = getattr(args, _dest(path), None)
         if value is not None:
-            setattr(config.augment, f.name, value)
+            target, name = (config.augment, path[8:]) if path.startswith("augment.") else (config, path)
+            setattr(target, name, value)
     if args.data_dir is not None:
-        config.data_dir = str(Path(args.data_dir).expanduser())
+        config.data_dir = args.data_dir
+    if config.data_dir and config.data_dir.strip():
+        # Absolute, so a resumed run (started from anywhere) finds the same folder.
+        config.data_dir = os.path.abspath(Path(config.data_dir).expanduser())
     return config.validate()
 
 

@@ -1,19 +1,25 @@
-"""The one training configuration: the window's form, the CLI flags and run files all map to it."""
+"""The one training configuration: the window's form, the CLI flags and run files all map to it.
+
+Every field is declared with :func:`~workbench.setting.setting`: its label, help, unit, group,
+range and choices sit beside it, and validation, the CLI and the form are derived from them.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import json
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from workbench.setting import Setting, problems_of, read_json, setting, settings_of
 
 OPTIMIZERS = ("sgd", "adam", "adamw")
 SCHEDULES = ("none", "step", "exponential", "cosine", "one_cycle", "reduce_on_plateau")
 MONITORS = ("val_loss", "val_accuracy")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 FILL_MODES = ("constant", "nearest", "reflect", "wrap")
+_MANY = 100_000  # "no practical limit" for counts of epochs, steps …
 
 
 class ConfigError(ValueError):
@@ -24,6 +30,15 @@ class ConfigError(ValueError):
         super().__init__("Invalid settings:\n  - " + "\n  - ".join(self.problems))
 
 
+def _model_names() -> tuple[str, ...]:
+    from workbench.models import MODEL_NAMES  # models import torch: only when the list is asked for
+
+    return MODEL_NAMES
+
+
+_AUG = "Augmentation"
+
+
 @dataclass
 class AugmentConfig:
     """Random augmentation of training images, named after Keras' ImageDataGenerator options.
@@ -32,46 +47,49 @@ class AugmentConfig:
     fraction of width/height, shear in degrees, zoom factor in [1 - zoom_range, 1 + zoom_range].
     """
 
-    enabled: bool = True
-    horizontal_flip: bool = True
-    vertical_flip: bool = False
-    rotation_range: float = 15.0
-    width_shift_range: float = 0.1
-    height_shift_range: float = 0.1
-    shear_range: float = 0.0
-    zoom_range: float = 0.1
-    random_resized_crop: bool = False
-    crop_scale_min: float = 0.5
-    brightness: float = 0.1
-    contrast: float = 0.1
-    saturation: float = 0.1
-    hue: float = 0.0
-    fill_mode: str = "nearest"
-    fill_value: float = 0.0
+    enabled: bool = setting(True, "Augment training images", "Random changes to each training image "
+                            "every epoch, so the model learns what matters rather than the exact pixels.",
+                            _AUG, flag="augment")
+    horizontal_flip: bool = setting(True, "Horizontal flip", "Mirror images left-right at random.", _AUG)
+    vertical_flip: bool = setting(False, "Vertical flip", "Flip images upside down at random.", _AUG)
+    rotation_range: float = setting(15.0, "Rotation range", "Rotate each image by a random angle of up "
+                                    "to this many degrees either way.", _AUG, unit="degrees", min=0, max=180,
+                                    decimals=0, step=5)
+    width_shift_range: float = setting(0.1, "Width shift range", "Shift each image sideways by up to this "
+                                       "fraction of its width.", _AUG, min=0, max=1, max_inclusive=False,
+                                       step=0.05)
+    height_shift_range: float = setting(0.1, "Height shift range", "Shift each image up or down by up to "
+                                        "this fraction of its height.", _AUG, min=0, max=1,
+                                        max_inclusive=False, step=0.05)
+    shear_range: float = setting(0.0, "Shear range", "Slant each image by a random shear angle of up to "
+                                 "this many degrees.", _AUG, unit="degrees", min=0, max=90,
+                                 max_inclusive=False, decimals=0, step=5)
+    zoom_range: float = setting(0.1, "Zoom range", "Zoom in or out at random by up to this fraction "
+                                "(0.1: between 90% and 110% of the size).", _AUG, min=0, max=1,
+                                max_inclusive=False, step=0.05)
+    random_resized_crop: bool = setting(False, "Random resized crop", "Crop a random part of each image "
+                                        "and resize it back to the full size.", _AUG)
+    crop_scale_min: float = setting(0.5, "Crop scale minimum", "Random resized crop: the smallest share "
+                                    "of the image's area a crop may keep.", _AUG, min=0, min_inclusive=False,
+                                    max=1, step=0.05, advanced=True)
+    brightness: float = setting(0.1, "Brightness jitter", "Make each image brighter or darker at random "
+                                "by up to this fraction.", _AUG, min=0, max=1, max_inclusive=False, step=0.05)
+    contrast: float = setting(0.1, "Contrast jitter", "Raise or lower each image's contrast at random "
+                              "by up to this fraction.", _AUG, min=0, max=1, max_inclusive=False, step=0.05)
+    saturation: float = setting(0.1, "Saturation jitter", "Make each image's colours more or less vivid "
+                                "at random by up to this fraction.", _AUG, min=0, max=1,
+                                max_inclusive=False, step=0.05)
+    hue: float = setting(0.0, "Hue jitter", "Turn each image's colours around the colour wheel at random "
+                         "by up to this fraction of a full turn.", _AUG, min=0, max=0.5, step=0.01)
+    fill_mode: str = setting("nearest", "Fill mode", "How pixels moved in from outside the image are "
+                             "filled (Keras fill_mode): a constant value, the nearest edge pixel, a "
+                             "mirror image or the opposite edge.", _AUG, choices=FILL_MODES)
+    fill_value: float = setting(0.0, "Fill value", "Fill mode constant: the grey level (0 black, 255 "
+                                "white) moved-in pixels get.", _AUG, min=0, max=255, decimals=0,
+                                advanced=True)
 
     def problems(self) -> list[str]:
-        out: list[str] = []
-        if not 0 <= self.rotation_range <= 180:
-            out.append(f"rotation range must be between 0 and 180 degrees, got {self.rotation_range}")
-        for name in ("width_shift_range", "height_shift_range"):
-            if not 0 <= getattr(self, name) < 1:
-                out.append(f"{name.replace('_', ' ')} must be in [0, 1), got {getattr(self, name)}")
-        if not 0 <= self.shear_range < 90:
-            out.append(f"shear range must be in [0, 90) degrees, got {self.shear_range}")
-        if not 0 <= self.zoom_range < 1:
-            out.append(f"zoom range must be in [0, 1), got {self.zoom_range}")
-        if not 0 < self.crop_scale_min <= 1:
-            out.append(f"crop scale minimum must be in (0, 1], got {self.crop_scale_min}")
-        for name in ("brightness", "contrast", "saturation"):
-            if not 0 <= getattr(self, name) < 1:
-                out.append(f"{name} jitter must be in [0, 1), got {getattr(self, name)}")
-        if not 0 <= self.hue <= 0.5:
-            out.append(f"hue jitter must be in [0, 0.5], got {self.hue}")
-        if self.fill_mode not in FILL_MODES:
-            out.append(f"fill mode must be one of {', '.join(FILL_MODES)}, got {self.fill_mode!r}")
-        if not 0 <= self.fill_value <= 255:
-            out.append(f"fill value must be in [0, 255], got {self.fill_value}")
-        return out
+        return list(problems_of(self).values())
 
     @property
     def is_geometric(self) -> bool:
@@ -90,99 +108,119 @@ class AugmentConfig:
 class TrainConfig:
     """Everything needed to (re-)run a training. Validated by :meth:`validate`."""
 
-    data_dir: str | None = None  # None: the bundled sample dataset
-    model: str = "small_cnn"
-    pretrained: bool = False
-    weights_path: str | None = None
-    freeze_backbone_epochs: int = 0
+    data_dir: str | None = setting(None, "Image folder", "Folder with one subfolder of images per class; "
+                                   "empty: the bundled sample dataset.", "Data", in_form=False)
+    model: str = setting("small_cnn", "Model", "The network architecture; larger ones learn more but "
+                         "train slower.", "Model", choices=_model_names)
+    pretrained: bool = setting(False, "Pretrained (ImageNet)", "Start from torchvision's ImageNet weights "
+                               "(downloaded once) instead of random weights.", "Model")
+    weights_path: str | None = setting(None, "Weights file", "Start from a local .safetensors or .pt "
+                                       "weights file instead of random or downloaded weights.", "Model",
+                                       flag="weights", file_filter="Weights (*.safetensors *.pt *.pth)")
+    freeze_backbone_epochs: int = setting(0, "Freeze backbone epochs", "Train only the new classifier "
+                                          "head for this many epochs, then the whole network.", "Model",
+                                          unit="epochs", min=0, max=_MANY)
 
-    epochs: int = 10
-    batch_size: int = 32
-    early_stopping: bool = True
-    patience: int = 3
-    min_delta: float = 0.0
-    monitor: str = "val_loss"
-    baseline: float | None = None
-    restore_best_weights: bool = True
-    start_from_epoch: int = 0
+    epochs: int = setting(10, "Epochs", "An epoch is one full pass over every training image.",
+                          "Training", unit="epochs", min=1, max=_MANY)
+    batch_size: int = setting(32, "Batch size", "How many images the model sees before each weight update "
+                              "(one iteration).", "Training", unit="images", min=1, max=65_536)
+    early_stopping: bool = setting(True, "Early stopping", "Stop when the monitored metric has not "
+                                   "improved for 'patience' epochs.", "Early stopping")
+    patience: int = setting(3, "Patience", "How many epochs without improvement are tolerated before "
+                            "training stops early (Keras semantics).", "Early stopping", unit="epochs",
+                            min=0, max=_MANY)
+    min_delta: float = setting(0.0, "Min delta", "The smallest change of the monitored metric that counts "
+                               "as an improvement.", "Early stopping", min=0, decimals=4, step=0.001)
+    monitor: str = setting("val_loss", "Monitored metric", "The validation figure early stopping and the "
+                           "best checkpoint are judged by.", "Early stopping", choices=MONITORS)
+    baseline: float | None = setting(None, "Baseline", "Stop early unless the monitored metric beats this "
+                                     "value within 'patience' epochs; unset: no baseline.", "Early stopping",
+                                     min=0, decimals=4, step=0.01, advanced=True)  # losses, accuracies ≥ 0
+    restore_best_weights: bool = setting(True, "Restore best weights", "At the end of training, go back "
+                                         "to the weights of the best epoch instead of the last one.",
+                                         "Early stopping", advanced=True)
+    start_from_epoch: int = setting(0, "Start from epoch", "Epochs of warm-up before early stopping starts "
+                                    "watching the metric.", "Early stopping", unit="epochs", min=0, max=_MANY,
+                                    advanced=True)
 
-    lr: float = 1e-3
-    optimizer: str = "adamw"
-    momentum: float = 0.9
-    weight_decay: float = 1e-4
-    schedule: str = "none"
-    step_size: int = 5  # step schedule: epochs between decays
-    gamma: float = 0.5  # step / exponential decay factor
-    plateau_factor: float = 0.5
-    plateau_patience: int = 2
-    label_smoothing: float = 0.0
+    lr: float = setting(1e-3, "Learning rate", "Scales every weight update: too high diverges, too low "
+                        "crawls.", "Optimizer", min=0, min_inclusive=False, max=10, decimals=6, step=1e-4,
+                        log_scale=True)
+    optimizer: str = setting("adamw", "Optimizer", "The rule that turns gradients into weight updates: SGD "
+                             "with momentum, Adam, or AdamW (Adam with decoupled weight decay).", "Optimizer",
+                             choices=OPTIMIZERS)
+    momentum: float = setting(0.9, "Momentum", "SGD only: how much of the previous update carries over "
+                              "into the next.", "Optimizer", min=0, max=1, max_inclusive=False, step=0.05)
+    weight_decay: float = setting(1e-4, "Weight decay", "Pulls weights towards zero to reduce overfitting.",
+                                  "Optimizer", min=0, decimals=5, step=1e-4, log_scale=True)
+    schedule: str = setting("none", "Schedule", "How the learning rate changes during training.",
+                            "Schedule", choices=SCHEDULES)
+    step_size: int = setting(5, "Step size", "Step schedule: epochs between learning-rate decays.",
+                             "Schedule", unit="epochs", min=1, max=_MANY)
+    gamma: float = setting(0.5, "Decay factor", "Step and exponential schedules: the learning rate is "
+                           "multiplied by this at each decay.", "Schedule", min=0, max=1,
+                           min_inclusive=False, max_inclusive=False, step=0.05)
+    plateau_factor: float = setting(0.5, "Plateau factor", "Reduce-on-plateau schedule: the learning rate "
+                                    "is multiplied by this when the validation loss stalls.", "Schedule",
+                                    min=0, max=1, min_inclusive=False, max_inclusive=False, step=0.05)
+    plateau_patience: int = setting(2, "Plateau patience", "Reduce-on-plateau schedule: epochs without "
+                                    "improvement before the learning rate is lowered.", "Schedule",
+                                    unit="epochs", min=0, max=_MANY)
+    label_smoothing: float = setting(0.0, "Label smoothing", "Softens the targets a little so the model is "
+                                     "less over-confident.", "Training", min=0, max=1, max_inclusive=False,
+                                     step=0.05)
 
-    image_size: int = 64
-    augment: AugmentConfig = field(default_factory=AugmentConfig)
-    val_fraction: float = 0.2
-    seed: int = 0
-    device: str = "auto"
-    mixed_precision: bool = True  # only takes effect on CUDA
-    channels_last: bool = True  # only takes effect on CUDA
-    workers: int = 2  # decode threads for the cache; loader processes when streaming
-    cache_budget_mb: int = 2048
-    max_image_megapixels: float = 89.0  # Pillow's decompression-bomb limit
+    image_size: int = setting(64, "Image size", "Images are resized to this square size before training; "
+                              "larger shows more detail but trains slower.", "Data", unit="px",
+                              min=16, max=1024)
+    augment: AugmentConfig = field(default_factory=AugmentConfig)  # its fields carry their own settings
+    val_fraction: float = setting(0.2, "Validation fraction", "Share of each class held out to measure "
+                                  "accuracy on images the model never trains on.", "Data", min=0, max=1,
+                                  min_inclusive=False, max_inclusive=False, step=0.05)
+    seed: int = setting(0, "Seed", "Fixes the random split, shuffling and augmentation so a run can be "
+                        "repeated.", "Data", min=0, max=2**63 - 1)
+    max_image_megapixels: float = setting(89.0, "Max image size", "Larger images are skipped as possible "
+                                          "decompression bombs (Pillow's own limit is 89).", "Data",
+                                          unit="megapixels", min=0, min_inclusive=False, decimals=1,
+                                          advanced=True)
+    device: str = setting("auto", "Device", "Where to train: auto picks a CUDA GPU, then Apple MPS, then "
+                          "the CPU.", "Hardware", choices=DEVICES)
+    mixed_precision: bool = setting(True, "Mixed precision (CUDA)", "On a CUDA GPU, compute in 16-bit "
+                                    "where safe: faster, less memory. Ignored elsewhere.", "Hardware")
+    channels_last: bool = setting(True, "Channels-last layout (CUDA)", "On a CUDA GPU, store images "
+                                  "channels-last, which convolutions run faster on. Ignored elsewhere.",
+                                  "Hardware", advanced=True)
+    workers: int = setting(2, "Workers", "Threads that decode images into the cache, or loader processes "
+                           "when images are streamed from disk.", "Hardware", min=0, max=256, advanced=True)
+    cache_budget_mb: int = setting(2048, "Cache budget", "Decode all images into memory once when they fit "
+                                   "in this much; otherwise read them from disk every epoch.", "Hardware",
+                                   unit="MB", min=0, max=10**9, advanced=True)
 
     def problems(self) -> list[str]:
         """Every reason this configuration cannot be used (empty when valid)."""
         from workbench.models import MODEL_NAMES, model_problems  # models import torch: defer
 
+        bad = problems_of(self)  # type, range and choices of each field, from its Setting
         out: list[str] = []
-        if self.model not in MODEL_NAMES:
-            out.append(f"unknown model {self.model!r}; choose one of {', '.join(MODEL_NAMES)}")
-        else:
-            out.extend(model_problems(self.model, self.image_size, self.pretrained))
-        if self.pretrained and self.weights_path:
-            out.append("choose either pretrained weights or a local weights file, not both")
-        if self.weights_path and not Path(self.weights_path).is_file():
-            out.append(f"weights file not found: {self.weights_path}")
-        _check_int(out, "epochs", self.epochs, 1, 100_000)
-        _check_int(out, "batch size", self.batch_size, 1, 65_536)
-        _check_int(out, "patience", self.patience, 0, 100_000)
-        _check_int(out, "freeze backbone epochs", self.freeze_backbone_epochs, 0, 100_000)
-        _check_int(out, "start from epoch", self.start_from_epoch, 0, 100_000)
-        _check_int(out, "image size", self.image_size, 16, 1024)
-        _check_int(out, "seed", self.seed, 0, 2**63 - 1)
-        _check_int(out, "workers", self.workers, 0, 256)
-        _check_int(out, "step size", self.step_size, 1, 100_000)
-        _check_int(out, "plateau patience", self.plateau_patience, 0, 100_000)
-        _check_int(out, "cache budget (MB)", self.cache_budget_mb, 0, 10**9)
-        if not _finite(self.min_delta) or self.min_delta < 0:
-            out.append(f"min_delta must be a number ≥ 0, got {self.min_delta}")
-        if self.monitor not in MONITORS:
-            out.append(f"monitored metric must be one of {', '.join(MONITORS)}, got {self.monitor!r}")
-        if self.baseline is not None and not _finite(self.baseline):
-            out.append(f"baseline must be a finite number or empty, got {self.baseline}")
-        if not _finite(self.lr) or self.lr <= 0 or self.lr > 10:
-            out.append(f"learning rate must be > 0 and ≤ 10, got {self.lr}")
-        if self.optimizer not in OPTIMIZERS:
-            out.append(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}")
-        if not _finite(self.momentum) or not 0 <= self.momentum < 1:
-            out.append(f"momentum must be in [0, 1), got {self.momentum}")
-        if not _finite(self.weight_decay) or self.weight_decay < 0:
-            out.append(f"weight decay must be ≥ 0, got {self.weight_decay}")
-        if self.schedule not in SCHEDULES:
-            out.append(f"schedule must be one of {', '.join(SCHEDULES)}, got {self.schedule!r}")
-        for name in ("gamma", "plateau_factor"):
-            value = getattr(self, name)
-            if not _finite(value) or not 0 < value < 1:
-                out.append(f"{name.replace('_', ' ')} must be in (0, 1), got {value}")
-        if not _finite(self.label_smoothing) or not 0 <= self.label_smoothing < 1:
-            out.append(f"label smoothing must be in [0, 1), got {self.label_smoothing}")
-        if not _finite(self.val_fraction) or not 0 < self.val_fraction < 1:
-            out.append(f"validation fraction must be between 0 and 1 (exclusive), got {self.val_fraction}")
-        if self.device not in DEVICES:
-            out.append(f"device must be one of {', '.join(DEVICES)}, got {self.device!r}")
-        if not _finite(self.max_image_megapixels) or self.max_image_megapixels <= 0:
-            out.append(f"max image megapixels must be > 0, got {self.max_image_megapixels}")
-        if self.data_dir is not None and not str(self.data_dir).strip():
+        # Cross-field checks, on fields whose own type is right (they would trip on wrong types).
+        if not bad.keys() & {"model", "image_size", "pretrained"}:
+            if self.model not in MODEL_NAMES:
+                out.append(f"unknown model {self.model!r}; choose one of {', '.join(MODEL_NAMES)}")
+            else:
+                out.extend(model_problems(self.model, self.image_size, self.pretrained))
+        if "weights_path" not in bad:
+            if self.pretrained and self.weights_path:
+                out.append("choose either pretrained weights or a local weights file, not both")
+            if self.weights_path and not Path(self.weights_path).is_file():
+                out.append(f"weights file not found: {self.weights_path}")
+        if self.data_dir is not None and "data_dir" not in bad and not self.data_dir.strip():
             out.append("image folder is empty; choose a folder")
-        out.extend(self.augment.problems())
+        out.extend(bad.values())
+        if isinstance(self.augment, AugmentConfig):
+            out.extend(self.augment.problems())
+        else:
+            out.append(f"augment must be augmentation settings, got {type(self.augment).__name__}")
         return out
 
     def notes(self) -> list[str]:
@@ -205,13 +243,22 @@ class TrainConfig:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
-        """Build from a dict (e.g. config.json); unknown keys are refused with their names."""
+    def from_dict(cls, data: Any) -> TrainConfig:
+        """Build from a dict (e.g. config.json). Unknown keys and values of the wrong type
+        (``"15"`` for 15, ``"false"`` for false) are refused, naming the setting; ranges are left
+        to :meth:`validate`, so settings saved by another version can still be shown and fixed."""
+        if not isinstance(data, dict):
+            raise ConfigError([f"settings must be a JSON object, got {type(data).__name__}"])
         data = dict(data)
-        augment = data.pop("augment", {}) or {}
-        _refuse_unknown(cls, data, "")
-        _refuse_unknown(AugmentConfig, augment, "augment.")
-        return cls(**data, augment=AugmentConfig(**augment))
+        augment = data.pop("augment", {})
+        if not isinstance(augment, dict):
+            raise ConfigError([f"augment must be a JSON object of augmentation settings, "
+                               f"got {type(augment).__name__}"])
+        values, problems = read_json(cls, data)
+        aug_values, aug_problems = read_json(AugmentConfig, augment, "augment.")
+        if problems or aug_problems:
+            raise ConfigError(problems + aug_problems)
+        return cls(**values, augment=AugmentConfig(**aug_values))
 
     def save_json(self, path: str | Path) -> None:
         from workbench.runs import atomic_write_text
@@ -224,7 +271,8 @@ class TrainConfig:
             data = json.loads(Path(path).read_text(encoding="utf-8"))
         except OSError as exc:
             raise ConfigError([f"cannot read config file {path}: {exc.strerror or exc}"]) from exc
-        except json.JSONDecodeError as exc:
+        # ValueError: bad JSON, bad UTF-8, an int past Python's digit limit; RecursionError: nesting.
+        except (ValueError, RecursionError) as exc:
             raise ConfigError([f"config file {path} is not valid JSON: {exc}"]) from exc
         if not isinstance(data, dict):
             raise ConfigError([f"config file {path} must hold a JSON object"])
@@ -242,19 +290,8 @@ def iterations_per_epoch(n_train: int, batch_size: int) -> int:
     return full + (1 if rest else 0)
 
 
-def _finite(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _check_int(out: list[str], name: str, value: Any, low: int, high: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int):
-        out.append(f"{name} must be a whole number, got {value!r}")
-    elif not low <= value <= high:
-        out.append(f"{name} must be between {low} and {high}, got {value}")
-
-
-def _refuse_unknown(cls: type, data: dict[str, Any], prefix: str) -> None:
-    known = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(data) - known)
-    if unknown:
-        raise ConfigError([f"unknown setting {prefix}{name!r}" for name in unknown])
+def all_settings() -> dict[str, Setting]:
+    """Every setting by its dotted path ("epochs", "augment.rotation_range"), in declaration order."""
+    out = dict(settings_of(TrainConfig))
+    out.update({f"augment.{name}": s for name, s in settings_of(AugmentConfig).items()})
+    return out
