@@ -98,6 +98,9 @@ def build_parser() -> argparse.ArgumentParser:
     from workbench.cli_tools import register as register_tools
 
     register_tools(sub)  # export, predict, runs
+    from workbench.cli_studies import register as register_studies
+
+    register_studies(sub, _add_config_flags, _non_empty, _HelpFormatter)  # lr-find
     return parser
 
 

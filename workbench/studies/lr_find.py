@@ -117,8 +117,11 @@ def suggest(lrs: list[float], losses: list[float]) -> tuple[float | None, dict[s
         return None, {}, ("the loss did not go down anywhere in the sweep (from "
                           f"{losses[0]:.4g} it never fell by more than 1 %), so no rate can be read off")
     logs = [math.log(lr) for lr in lrs]
-    slopes = [(losses[i + 1] - losses[i]) / (logs[i + 1] - logs[i]) for i in range(best)]
-    steepest = lrs[min(range(len(slopes)), key=slopes.__getitem__)]
+    # The first tenth of the sweep is skipped (as Lightning skips its first 10 of 100 steps):
+    # there the rate is too small to change anything and batch-to-batch noise makes the slopes.
+    skip = min(max(len(losses) // 10, 1), best - 1)
+    slopes = {i: (losses[i + 1] - losses[i]) / (logs[i + 1] - logs[i]) for i in range(skip, best)}
+    steepest = lrs[min(slopes, key=slopes.__getitem__)]
     return steepest, {"valley": lrs[_valley(losses)], "minimum/10": lrs[best] / 10}, ""
 
 
