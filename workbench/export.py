@@ -46,7 +46,14 @@ from workbench.model_files import (
 from workbench.model_limits import check_declared_size
 from workbench.models import WeightsError, build_model, refusal_message
 from workbench.predict import to_model_input
-from workbench.runs import RunFolder, atomic_write_bytes, atomic_write_text, is_run_folder
+from workbench.runs import (
+    RunFolder,
+    atomic_write_bytes,
+    atomic_write_text,
+    has_run_layout,
+    is_run_folder,
+    read_run_info,
+)
 from workbench.torchscript_trust import record_trusted
 
 __all__ = ["CHECKPOINTS", "FORMATS", "ExportError", "ExportResult", "default_export_path",
@@ -89,6 +96,8 @@ def export_model(run_dir: str | Path, fmt: str, checkpoint: str = "best",
     if checkpoint not in CHECKPOINTS:
         raise ExportError(f"checkpoint must be best or last, not {checkpoint!r}")
     run_dir = Path(run_dir).expanduser()
+    if has_run_layout(run_dir) and not is_run_folder(run_dir):
+        raise ExportError(f"{run_dir} cannot be exported: {read_run_info(run_dir).note}")
     if not is_run_folder(run_dir):
         raise ExportError(f"{run_dir} is not a Workbench run folder (no config.json and checkpoints/)")
     ckpt_path = RunFolder(run_dir).checkpoint_path(checkpoint)

@@ -38,7 +38,7 @@ from workbench.model_limits import (
     parse_metadata_json,
 )
 from workbench.models import WeightsError, build_model, refusal_message, tensors_only
-from workbench.runs import RunFolder, is_run_folder
+from workbench.runs import RunFolder, has_run_layout, is_run_folder, read_run_info
 from workbench.torchscript_trust import check_torchscript_allowed
 
 METADATA_FORMAT = "workbench-model-1"
@@ -143,6 +143,8 @@ def detect_format(path: str | Path) -> str:
     if path.is_dir():
         if is_run_folder(path):
             return "run"
+        if has_run_layout(path):
+            raise WeightsError(f"{path} cannot be used: {read_run_info(path).note}")
         raise WeightsError(f"{path} is a folder but not a Workbench run folder")
     if not path.is_file():
         raise WeightsError(f"{path} does not exist")
