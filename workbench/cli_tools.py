@@ -140,6 +140,8 @@ def cmd_runs(args: argparse.Namespace) -> int:
                 r.name, r.created.strftime("%Y-%m-%d %H:%M"), r.model, Path(r.dataset).name,
                 str(r.epochs_run), _best(r.best_metric, r.best_value), r.status, r.note))
             for r in runs]
+    if not any(r.note for r in runs):  # the NOTE column only when a run has damaged files
+        header, rows = header[:-1], [row[:-1] for row in rows]
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
     for row in [header, *rows]:
         print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
