@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from workbench.model_files import FILE_SUFFIXES, metadata_path_for
-from workbench.runs import is_run_folder
+from workbench.runs import has_run_layout
 
 # What training writes into a run folder (workbench.runs documents the layout); exports go in
 # exports/ or anywhere else.
@@ -69,8 +69,9 @@ def run_file_reason(path: Path) -> str | None:
     except (OSError, RuntimeError):
         return None
     parent = path.parent
-    if parent.name == "checkpoints" and is_run_folder(parent.parent):
+    # The layout, not a readable config: a run whose config.json is damaged is still a run.
+    if parent.name == "checkpoints" and has_run_layout(parent.parent):
         return f"inside the checkpoints folder of the run {parent.parent}"
-    if path.name in RUN_FILES and is_run_folder(parent):
+    if path.name in RUN_FILES and has_run_layout(parent):
         return f"the run's own {path.name} (of {parent})"
     return None
