@@ -96,3 +96,17 @@ def exported_models(trained_run, tmp_path_factory):
 
     out = tmp_path_factory.mktemp("exports")
     return {fmt: export_model(trained_run, fmt, out=out) for fmt in FORMATS}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _trust_record(tmp_path_factory):
+    # TorchScript exports record their hash (workbench.torchscript_trust); never in the real
+    # user data directory. Session-wide, because the shared exports are made once per session.
+    path = tmp_path_factory.mktemp("trust") / "trusted_torchscript.json"
+    old = os.environ.get("WORKBENCH_TRUST_FILE")
+    os.environ["WORKBENCH_TRUST_FILE"] = str(path)
+    yield path
+    if old is None:
+        os.environ.pop("WORKBENCH_TRUST_FILE", None)
+    else:
+        os.environ["WORKBENCH_TRUST_FILE"] = old

@@ -1,4 +1,9 @@
-"""The ``export``, ``predict`` and ``runs`` subcommands: what to do with a run after training."""
+"""The ``export``, ``predict`` and ``runs`` subcommands: what to do with a run after training.
+
+Names printed here come from files (class names, run names, paths) and go through
+:func:`workbench.safe_text.printable`, so a name holding a newline or escape codes cannot forge
+or recolour a line of output.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,8 @@ import argparse
 import json
 import sys
 from pathlib import Path
+
+from workbench.safe_text import printable, printable_lines
 
 # Equal to workbench.export.FORMATS (a test checks); spelled out so that `workbench runs` and
 # `--help` start without importing torch, which takes seconds.
@@ -23,8 +30,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     export.add_argument("run", help="run folder")
     export.add_argument("--format", required=True, choices=EXPORT_FORMATS, help="file format")
     export.add_argument("--checkpoint", choices=("best", "last"), default="best", help=_CHECKPOINT_HELP)
-    export.add_argument("--out", help="file to write, or a folder for the default name "
-                                      "(default: RUN/exports/RUNNAME-CHECKPOINT.<format suffix>)")
+    export.add_argument("--out", help="file to write, or a folder for the default name (a name ending "
+                                      "in / is a folder, created if needed; default: "
+                                      "RUN/exports/RUNNAME-CHECKPOINT.<format suffix>)")
+    export.add_argument("--force", action="store_true",
+                        help="replace an existing file (a run's own files are never replaced)")
     export.set_defaults(func=cmd_export)
 
     predict = sub.add_parser(
@@ -37,6 +47,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     predict.add_argument("--top-k", type=int, default=3, metavar="K", help="classes shown per image (3)")
     predict.add_argument("--checkpoint", choices=("best", "last"), default="best", help=_CHECKPOINT_HELP)
     predict.add_argument("--json", action="store_true", help="print JSON instead of text")
+    predict.add_argument("--trust-torchscript", action="store_true",
+                         help="load a TorchScript file this installation did not export. Loading "
+                              "TorchScript runs the code inside the file: only for files you trust "
+                              "(ONNX and safetensors hold no code)")
     predict.set_defaults(func=cmd_predict)
 
     runs = sub.add_parser("runs", help="list past runs, newest first",
@@ -48,7 +62,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _fail(message: str, code: int = 1) -> int:
-    print(f"error: {message}", file=sys.stderr)
+    print(f"error: {printable_lines(message)}", file=sys.stderr)
     return code
 
 
@@ -56,10 +70,10 @@ def cmd_export(args: argparse.Namespace) -> int:
     from workbench.export import ExportError, export_model
 
     try:
-        result = export_model(args.run, args.format, args.checkpoint, args.out)
+        result = export_model(args.run, args.format, args.checkpoint, args.out, force=args.force)
     except ExportError as exc:
         return _fail(str(exc))
-    print(result.describe())
+    print(printable(result.describe()))
     return 0
 
 
@@ -70,7 +84,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
     if args.top_k < 1:
         return _fail(f"--top-k must be at least 1, got {args.top_k}", 2)
     try:
-        predictor = Predictor.load(args.model, checkpoint=args.checkpoint)
+        predictor = Predictor.load(args.model, checkpoint=args.checkpoint,
+                                   trust_torchscript=args.trust_torchscript)
     except WeightsError as exc:
         return _fail(str(exc))
     files, skipped = expand_image_paths(args.images)
@@ -80,6 +95,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
             results = predictor.predict(files, args.top_k, on_skip=lambda i, r: skipped.append((i, r)))
         except UnreadableImagesError:
             pass  # every file is in ``skipped`` already
+        except WeightsError as exc:  # the model's output does not match its metadata
+            return _fail(str(exc))
     if args.json:
         print(json.dumps({
             "model": predictor.source, "class_names": predictor.class_names,
@@ -88,14 +105,15 @@ def cmd_predict(args: argparse.Namespace) -> int:
             "skipped": [{"image": i, "reason": r} for i, r in skipped]}, indent=2))
     else:
         for r in results:
-            print(r.image)
-            width = max(len(c) for c, _ in r.top)
-            for rank, (name, probability) in enumerate(r.top, start=1):
+            print(printable(r.image))
+            names = [printable(c) for c, _ in r.top]
+            width = max(len(n) for n in names)
+            for rank, (name, (_, probability)) in enumerate(zip(names, r.top, strict=True), start=1):
                 print(f"  {rank}. {name:<{width}}  {probability:7.2%}")
     if skipped:
         print(f"Skipped {len(skipped)} input(s):", file=sys.stderr)
         for image, reason in skipped:
-            print(f"  {image}: {reason}", file=sys.stderr)
+            print(f"  {printable(image)}: {printable(reason)}", file=sys.stderr)
     if not results:
         return _fail("no image could be predicted")
     return 0
@@ -112,18 +130,22 @@ def cmd_runs(args: argparse.Namespace) -> int:
         print(json.dumps([{"name": r.name, "path": str(r.path), "created": r.created.isoformat(" "),
                            "model": r.model, "dataset": r.dataset, "epochs_run": r.epochs_run,
                            "best_metric": r.best_metric, "best_value": r.best_value,
-                           "status": r.status} for r in runs], indent=2))
+                           "status": r.status, "note": r.note} for r in runs], indent=2))
         return 0
     if not runs:
-        print(f"No runs in {root}.")
+        print(f"No runs in {printable(root)}.")
         return 0
-    header = ("NAME", "DATE", "MODEL", "DATASET", "EPOCHS", "BEST", "STATUS")
-    rows = [(r.name, r.created.strftime("%Y-%m-%d %H:%M"), r.model, Path(r.dataset).name,
-             str(r.epochs_run), _best(r.best_metric, r.best_value), r.status) for r in runs]
+    header = ("NAME", "DATE", "MODEL", "DATASET", "EPOCHS", "BEST", "STATUS", "NOTE")
+    rows = [tuple(printable(cell) for cell in (
+                r.name, r.created.strftime("%Y-%m-%d %H:%M"), r.model, Path(r.dataset).name,
+                str(r.epochs_run), _best(r.best_metric, r.best_value), r.status, r.note))
+            for r in runs]
+    if not any(r.note for r in runs):  # the NOTE column only when a run has damaged files
+        header, rows = header[:-1], [row[:-1] for row in rows]
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
     for row in [header, *rows]:
         print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
-    print(f"\n{len(runs)} run(s) in {root}")
+    print(f"\n{len(runs)} run(s) in {printable(root)}")
     return 0
 
 

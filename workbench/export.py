@@ -5,13 +5,22 @@ the file where the format allows, see :mod:`workbench.model_files`), then loads 
 exactly as a user would (``torch.load(weights_only=True)``, safetensors, ``torch.jit.load``,
 onnxruntime) and compares its logits with the trained model's on real validation images. A
 difference above 1e-4 is an ExportError and the files are removed: a wrong model never ships.
+
+Both files are written under temporary names in a hidden staging folder beside the target,
+verified there, and only then renamed into place (metadata first, model last): a kill at any
+moment leaves either no model at the target or a verified one, never a half-written or
+unverified file under the name the user asked for. Where the files go is checked first
+(:mod:`workbench.export_paths`): never onto a run's own files, never over a file without ``force``.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import os
+import shutil
 import tempfile
+import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,27 +34,37 @@ from workbench.data.decode import load_image
 from workbench.data.prepare import data_dir_of, split_samples
 from workbench.data.scan import scan_image_folder
 from workbench.engine.checkpoint import load_checkpoint
+from workbench.export_paths import ExportError, default_export_path, export_target
 from workbench.model_files import (
-    FILE_SUFFIXES,
     METADATA_KEY,
     TORCHSCRIPT_EXTRA,
     ModelMetadata,
+    load_fitting,
     load_model_file,
     metadata_path_for,
 )
+from workbench.model_limits import check_declared_size
 from workbench.models import WeightsError, build_model, refusal_message
 from workbench.predict import to_model_input
-from workbench.runs import RunFolder, atomic_write_bytes, atomic_write_text, is_run_folder
+from workbench.runs import (
+    RunFolder,
+    atomic_write_bytes,
+    atomic_write_text,
+    has_run_layout,
+    is_run_folder,
+    read_run_info,
+)
+from workbench.torchscript_trust import record_trusted
+
+__all__ = ["CHECKPOINTS", "FORMATS", "ExportError", "ExportResult", "default_export_path",
+           "export_model", "save_weights"]
 
 FORMATS = ("pt", "safetensors", "torchscript", "onnx")
 CHECKPOINTS = ("best", "last")
 TOLERANCE = 1e-4  # max abs logit difference allowed for float32
 _CHECK_IMAGES = 8  # validation images compared; not 2, the ONNX export's example batch size
 _EXAMPLE_BATCH = 2
-
-
-class ExportError(Exception):
-    """The export could not be written, or the written file does not reproduce the model."""
+_STALE_SECONDS = 3600  # a staging folder this old belongs to an export that was killed
 
 
 @dataclass(frozen=True)
@@ -63,65 +82,86 @@ class ExportResult:
                 f"{self.images_checked} {self.checked_on}: max abs difference {self.max_abs_diff:.2e}")
 
 
-def default_export_path(run_dir: str | Path, fmt: str, checkpoint: str = "best") -> Path:
-    """RUN/exports/<run name>-<checkpoint><suffix>, e.g. …-best.torchscript.pt."""
-    run_dir = Path(run_dir)
-    return run_dir / "exports" / f"{run_dir.name}-{checkpoint}{FILE_SUFFIXES[fmt]}"
-
-
 def export_model(run_dir: str | Path, fmt: str, checkpoint: str = "best",
-                 out: str | Path | None = None) -> ExportResult:
+                 out: str | Path | None = None, force: bool = False) -> ExportResult:
     """Write checkpoint ``checkpoint`` of the run in ``run_dir`` as ``fmt`` and verify it.
 
-    ``out`` is the file to write, or an existing folder to write the default file name into
-    (default: the run's exports/ folder). Raises ExportError with the reason on any failure.
+    ``out`` is the file to write, or a folder (existing, or ending in a slash) to write the
+    default file name into (default: the run's exports/ folder). An existing file is only
+    replaced with ``force``; a run's own files never are. Raises ExportError with the reason on
+    any failure.
     """
     if fmt not in FORMATS:
         raise ExportError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
     if checkpoint not in CHECKPOINTS:
         raise ExportError(f"checkpoint must be best or last, not {checkpoint!r}")
     run_dir = Path(run_dir).expanduser()
+    if has_run_layout(run_dir) and not is_run_folder(run_dir):
+        raise ExportError(f"{run_dir} cannot be exported: {read_run_info(run_dir).note}")
     if not is_run_folder(run_dir):
         raise ExportError(f"{run_dir} is not a Workbench run folder (no config.json and checkpoints/)")
     ckpt_path = RunFolder(run_dir).checkpoint_path(checkpoint)
     if not ckpt_path.is_file():
         raise ExportError(f"{run_dir} has no {checkpoint} checkpoint yet (no epoch has finished)")
+    path = export_target(run_dir, fmt, checkpoint, out, force)  # before the slow part
+    model, meta, state = _trained_model(run_dir, ckpt_path, checkpoint)
     try:
-        state = load_checkpoint(ckpt_path)
-    except Exception as exc:  # noqa: BLE001 — weights_only refuses pickled code with many error types
-        raise ExportError(refusal_message(ckpt_path, exc)) from exc
-    meta = ModelMetadata.from_checkpoint(state, run_dir.resolve(), checkpoint)
-    model = build_model(meta.architecture, len(meta.class_names), image_size=meta.image_size,
-                        log=lambda _m: None)
-    model.load_state_dict(state["model"])
-    model.eval()
-
-    path = _output_path(run_dir, fmt, checkpoint, out)
-    sidecar = metadata_path_for(path)
-    try:
-        _WRITERS[fmt](model, state["model"], meta, path)
-        atomic_write_text(sidecar, meta.to_json())
+        staging = _staging_folder(path)
     except OSError as exc:
         raise ExportError(f"Cannot write {path}: {exc.strerror or exc}") from exc
     try:
-        diff, count, checked_on = _verify(model, meta, path, state)
-    except BaseException:
-        path.unlink(missing_ok=True)
-        sidecar.unlink(missing_ok=True)
-        raise
+        staged = staging / path.name
+        try:
+            _WRITERS[fmt](model, state["model"], meta, staged)
+            atomic_write_text(metadata_path_for(staged), meta.to_json())
+        except OSError as exc:
+            raise ExportError(f"Cannot write {path}: {exc.strerror or exc}") from exc
+        diff, count, checked_on = _verify(model, meta, staged, state)
+        if fmt == "torchscript":
+            record_trusted(staged)  # ours: it loads later without asking (torchscript_trust)
+        sidecar = metadata_path_for(path)
+        os.replace(metadata_path_for(staged), sidecar)
+        os.replace(staged, path)
+    except OSError as exc:
+        raise ExportError(f"Cannot write {path}: {exc.strerror or exc}") from exc
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     return ExportResult(fmt, path, sidecar, diff, count, checked_on)
 
 
-def _output_path(run_dir: Path, fmt: str, checkpoint: str, out: str | Path | None) -> Path:
-    if out is None:
-        return default_export_path(run_dir, fmt, checkpoint)
-    out = Path(out).expanduser()
-    if out.is_dir():
-        return out / default_export_path(run_dir, fmt, checkpoint).name
-    if out.name.endswith(".json"):
-        raise ExportError(f"{out} would be taken for a metadata file; choose a name ending in "
-                          f"{FILE_SUFFIXES[fmt]}")
-    return out
+def _trained_model(run_dir: Path, ckpt_path: Path, checkpoint: str):
+    """The checkpoint's model in eval mode, its metadata and the raw state; ExportError if damaged."""
+    try:
+        check_declared_size(ckpt_path, "pt")
+        try:
+            state = load_checkpoint(ckpt_path)
+        except Exception as exc:  # noqa: BLE001 — weights_only refuses pickled code with many error types
+            raise WeightsError(refusal_message(ckpt_path, exc)) from exc
+        meta = ModelMetadata.from_checkpoint(state, run_dir.resolve(), checkpoint, source=ckpt_path)
+        if not isinstance(state.get("model"), dict):
+            raise WeightsError(f"The checkpoint {ckpt_path} is incomplete: no 'model' weights")
+        model = build_model(meta.architecture, len(meta.class_names), image_size=meta.image_size,
+                            log=lambda _m: None)
+        load_fitting(model, state["model"], meta, ckpt_path)
+    except WeightsError as exc:
+        raise ExportError(str(exc)) from exc
+    return model.eval(), meta, state
+
+
+def _staging_folder(path: Path) -> Path:
+    """A fresh hidden folder beside ``path``, so the final renames stay on one file system.
+
+    Folders a killed export left for the same target are removed first: their contents were
+    never verified. Only old ones, so an export to the same name running right now keeps its own.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for stale in path.parent.glob(f".{path.name}.export-*.tmp"):
+        try:
+            if time.time() - stale.stat().st_mtime > _STALE_SECONDS:
+                shutil.rmtree(stale, ignore_errors=True)
+        except OSError:
+            continue
+    return Path(tempfile.mkdtemp(prefix=f".{path.name}.export-", suffix=".tmp", dir=path.parent))
 
 
 # Writers ---------------------------------------------------------------------------------------
@@ -184,7 +224,7 @@ def _verify(model: nn.Module, meta: ModelMetadata, path: Path, state: dict) -> t
     with torch.inference_mode():
         expected = model(torch.from_numpy(batch)).numpy()
     try:
-        loaded = load_model_file(path)
+        loaded = load_model_file(path, trust_torchscript=True)  # we wrote it a moment ago
     except WeightsError as exc:
         raise ExportError(f"The exported file {path} cannot be loaded back: {exc}") from exc
     if loaded.metadata.class_names != meta.class_names or loaded.metadata.image_size != meta.image_size:

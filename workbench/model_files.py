@@ -11,7 +11,10 @@ Formats (``workbench export`` writes them; ``workbench predict`` and the window 
 
 The format is recognised from the contents, not the suffix: a TorchScript archive and a
 ``torch.save`` file are both zips and are told apart by TorchScript's code/ entries. Nothing is
-ever unpickled beyond ``torch.load(weights_only=True)``.
+ever unpickled beyond ``torch.load(weights_only=True)``, and a TorchScript program only runs when
+this installation exported it or the user chose to trust it (:mod:`workbench.torchscript_trust`).
+Before anything is loaded, the metadata and the tensor sizes a file declares are checked against
+:mod:`workbench.model_limits`: a file is input, and input does not get to choose our memory use.
 """
 
 from __future__ import annotations
@@ -27,8 +30,16 @@ from typing import Any
 import numpy as np
 import torch
 
+from workbench.model_limits import (
+    MAX_METADATA_CHARS,
+    MAX_MODEL_BYTES,
+    check_declared_size,
+    metadata_problems,
+    parse_metadata_json,
+)
 from workbench.models import WeightsError, build_model, refusal_message, tensors_only
-from workbench.runs import RunFolder, is_run_folder
+from workbench.runs import RunFolder, has_run_layout, is_run_folder, read_run_info
+from workbench.torchscript_trust import check_torchscript_allowed
 
 METADATA_FORMAT = "workbench-model-1"
 METADATA_KEY = "workbench"  # safetensors header key, ONNX metadata_props key, TorchScript extra file
@@ -63,34 +74,61 @@ class ModelMetadata:
         return json.dumps(self.to_dict(), indent=2) + "\n"
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any], source: str | Path = "") -> ModelMetadata:
-        try:
-            meta = cls(
-                class_names=[str(c) for c in data["class_names"]],
-                image_size=int(data["image_size"]),
-                mean=[float(v) for v in data["mean"]],
-                std=[float(v) for v in data["std"]],
-                architecture=str(data["architecture"]),
-                workbench_version=str(data.get("workbench_version", "")),
-                source_run=str(data.get("source_run", "")),
-                checkpoint=str(data.get("checkpoint", "")),
-                epoch=int(data["epoch"]) if data.get("epoch") is not None else None,
-            )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise WeightsError(f"The model metadata of {source} is incomplete or damaged ({exc!r})") from exc
-        if not meta.class_names or len(meta.mean) != 3 or len(meta.std) != 3 or meta.image_size < 1:
-            raise WeightsError(f"The model metadata of {source} is incomplete or damaged")
-        return meta
+    def from_dict(cls, data: Any, source: str | Path = "") -> ModelMetadata:
+        """Metadata from a file's JSON; WeightsError (never another exception) if it is not usable."""
+        if not isinstance(data, dict):
+            raise WeightsError(f"The model metadata of {source} must be a JSON object, "
+                               f"not {type(data).__name__}")
+        missing = [k for k in ("class_names", "image_size", "mean", "std", "architecture") if k not in data]
+        if missing:
+            raise WeightsError(f"The model metadata of {source} is incomplete: no {', '.join(missing)}")
+        epoch = data.get("epoch")
+        return cls.checked(data["class_names"], data["image_size"], data["mean"], data["std"],
+                           data["architecture"], source, workbench_version=data.get("workbench_version", ""),
+                           source_run=data.get("source_run", ""), checkpoint=data.get("checkpoint", ""),
+                           epoch=epoch if isinstance(epoch, int) and not isinstance(epoch, bool) else None)
 
     @classmethod
-    def from_checkpoint(cls, state: dict[str, Any], source_run: str | Path, checkpoint: str) -> ModelMetadata:
+    def from_checkpoint(cls, state: Any, source_run: str | Path, checkpoint: str,
+                        source: str | Path = "") -> ModelMetadata:
         """Metadata of a Workbench training checkpoint (checkpoints/best.pt or last.pt)."""
-        mean, std = state["normalization"]
-        return cls(class_names=list(state["class_names"]), image_size=int(state["image_size"]),
-                   mean=[float(v) for v in mean], std=[float(v) for v in std],
-                   architecture=state["config"]["model"],
-                   workbench_version=str(state.get("workbench_version", "")),
-                   source_run=str(source_run), checkpoint=checkpoint, epoch=state.get("epoch"))
+        source = source or source_run
+        try:
+            mean, std = state["normalization"]
+            names, size, architecture = state["class_names"], state["image_size"], state["config"]["model"]
+        except (KeyError, TypeError, ValueError) as exc:
+            raise WeightsError(f"The checkpoint {source} is incomplete: {_missing(exc)}") from None
+        epoch = state.get("epoch")
+        return cls.checked(names, size, mean, std, architecture, source,
+                           workbench_version=state.get("workbench_version", ""), source_run=source_run,
+                           checkpoint=checkpoint, epoch=epoch if isinstance(epoch, int) else None)
+
+    @classmethod
+    def checked(cls, class_names: Any, image_size: Any, mean: Any, std: Any, architecture: Any,
+                source: str | Path, **info: Any) -> ModelMetadata:
+        """Values from a file, type- and range-checked before any of them sizes an allocation."""
+        where = f"The model metadata of {source}"
+        if not isinstance(class_names, (list, tuple)) or not all(isinstance(c, str) for c in class_names):
+            raise WeightsError(f"{where} is damaged: class_names must be a list of names")
+        if isinstance(image_size, bool) or not isinstance(image_size, int):
+            raise WeightsError(f"{where} is damaged: image_size must be a whole number, "
+                               f"got {image_size!r:.40}")
+        if not isinstance(architecture, str):
+            raise WeightsError(f"{where} is damaged: architecture must be a name, got {architecture!r:.40}")
+        try:
+            mean_, std_ = [float(v) for v in mean], [float(v) for v in std]
+        except (TypeError, ValueError, OverflowError):
+            raise WeightsError(f"{where} is damaged: mean and std must be lists of numbers") from None
+        problems = metadata_problems(list(class_names), image_size, mean_, std_, architecture)
+        if problems:
+            raise WeightsError(f"{where} does not describe a model Workbench can use: "
+                               + "; ".join(problems))
+        return cls(class_names=list(class_names), image_size=image_size, mean=mean_, std=std_,
+                   architecture=architecture, **{k: str(v) if k != "epoch" else v for k, v in info.items()})
+
+
+def _missing(exc: Exception) -> str:
+    return f"no {exc.args[0]!r}" if isinstance(exc, KeyError) else f"damaged ({exc})"
 
 
 def metadata_path_for(path: str | Path) -> Path:
@@ -105,9 +143,13 @@ def detect_format(path: str | Path) -> str:
     if path.is_dir():
         if is_run_folder(path):
             return "run"
+        if has_run_layout(path):
+            raise WeightsError(f"{path} cannot be used: {read_run_info(path).note}")
         raise WeightsError(f"{path} is a folder but not a Workbench run folder")
     if not path.is_file():
         raise WeightsError(f"{path} does not exist")
+    if path.stat().st_size > MAX_MODEL_BYTES:
+        check_declared_size(path, "file")  # refuses with the size and the limit
     with open(path, "rb") as fh:
         head = fh.read(9)
     if zipfile.is_zipfile(path):
@@ -155,23 +197,38 @@ class LoadedModel:
         self._run = run
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:
-        return np.asarray(self._run(np.ascontiguousarray(batch, dtype=np.float32)), dtype=np.float32)
+        out = np.asarray(self._run(np.ascontiguousarray(batch, dtype=np.float32)), dtype=np.float32)
+        classes = len(self.metadata.class_names)
+        # A file's program and its metadata may disagree; an extra score has no class name.
+        if out.ndim != 2 or out.shape != (len(batch), classes):
+            raise WeightsError(f"The model {self.source} returns scores of shape {list(out.shape)} for "
+                               f"{len(batch)} image(s), but its metadata names {classes} classes")
+        return out
 
 
-def load_model_file(path: str | Path, checkpoint: str = "best") -> LoadedModel:
-    """Load a run folder (its ``checkpoint``), a checkpoint, or any exported file, ready to run."""
+def load_model_file(path: str | Path, checkpoint: str = "best",
+                    trust_torchscript: bool = False) -> LoadedModel:
+    """Load a run folder (its ``checkpoint``), a checkpoint, or any exported file, ready to run.
+
+    A TorchScript file only loads if this installation exported it or ``trust_torchscript``
+    (the user's explicit choice): see :mod:`workbench.torchscript_trust` for why.
+    """
     path = Path(path).expanduser()
     fmt = detect_format(path)
+    if fmt != "run":
+        check_declared_size(path, fmt)
     if fmt == "run":
         if checkpoint not in ("best", "last"):
             raise WeightsError(f"checkpoint must be best or last, not {checkpoint!r}")
         ckpt = RunFolder(path).checkpoint_path(checkpoint)
         if not ckpt.is_file():
             raise WeightsError(f"{path} has no {checkpoint} checkpoint yet (no epoch has finished)")
+        check_declared_size(ckpt, "pt")  # a run's checkpoint is a file like any other
         return _load_torch_weights(ckpt, "pt", run_dir=path, checkpoint=checkpoint)
     if fmt in ("pt", "safetensors"):
         return _load_torch_weights(path, fmt)
     if fmt == "torchscript":
+        check_torchscript_allowed(path, trust_torchscript)
         return _load_torchscript(path)
     return _load_onnx(path)
 
@@ -183,28 +240,37 @@ def _load_torch_weights(path: Path, fmt: str, run_dir: Path | None = None,
             data = torch.load(path, map_location="cpu", weights_only=True)
         except Exception as exc:  # noqa: BLE001 — refuse anything that is not plain tensors
             raise WeightsError(refusal_message(path, exc)) from exc
-        if isinstance(data, dict) and isinstance(data.get("model"), dict) and "class_names" in data:
+        # A checkpoint holds its weights under "model" (a state_dict's values are all tensors).
+        if run_dir or (isinstance(data, dict) and isinstance(data.get("model"), dict)):
             run = run_dir or (path.parent.parent if path.parent.name == "checkpoints" else path.parent)
-            meta = ModelMetadata.from_checkpoint(data, run, checkpoint or path.stem)
-            state = data["model"]
+            meta = ModelMetadata.from_checkpoint(data, run, checkpoint or path.stem, source=path)
+            state = tensors_only(data.get("model"), path)
         else:
             meta, state = _sidecar_metadata(path), tensors_only(data, path)
     else:
         from safetensors.torch import load_file  # by contents: the name may not end in .safetensors
 
+        meta = _safetensors_metadata(path) or _sidecar_metadata(path)  # checked before any tensor
         try:
             state = load_file(str(path))
         except Exception as exc:  # noqa: BLE001 — safetensors raises its own error types
             raise WeightsError(f"Cannot read safetensors file {path}: {exc}") from exc
-        meta = _safetensors_metadata(path) or _sidecar_metadata(path)
     model = build_model(meta.architecture, len(meta.class_names), image_size=meta.image_size,
                         log=lambda _m: None)
+    load_fitting(model, state, meta, path)
+    return LoadedModel(meta, "run" if run_dir else fmt, run_dir or path, _torch_runner(model.eval()))
+
+
+def load_fitting(model: torch.nn.Module, state: dict, meta: ModelMetadata, path: Path) -> None:
+    """``state`` into ``model`` exactly (every key, every shape), or a WeightsError saying what differs."""
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as exc:
+        # torch's first line only names the class; the next ones say which keys or shapes differ.
+        lines = [line.strip() for line in str(exc).splitlines()[1:] if line.strip()]
+        detail = "; ".join(lines) or str(exc)
         raise WeightsError(f"The weights in {path} do not fit a {meta.architecture} with "
-                           f"{len(meta.class_names)} classes: {str(exc).splitlines()[0]}") from exc
-    return LoadedModel(meta, "run" if run_dir else fmt, run_dir or path, _torch_runner(model.eval()))
+                           f"{len(meta.class_names)} classes: {detail[:400]}") from exc
 
 
 def _load_torchscript(path: Path) -> LoadedModel:
@@ -216,7 +282,7 @@ def _load_torchscript(path: Path) -> LoadedModel:
     except Exception as exc:  # noqa: BLE001 — a damaged or foreign archive
         raise WeightsError(f"Cannot load TorchScript model {path}: {exc}") from exc
     if extra[TORCHSCRIPT_EXTRA]:
-        meta = ModelMetadata.from_dict(json.loads(extra[TORCHSCRIPT_EXTRA]), path)
+        meta = ModelMetadata.from_dict(parse_metadata_json(extra[TORCHSCRIPT_EXTRA], path), path)
     else:
         meta = _sidecar_metadata(path)
     return LoadedModel(meta, "torchscript", path, _torch_runner(module.eval()))
@@ -231,9 +297,14 @@ def _load_onnx(path: Path) -> LoadedModel:
         raise WeightsError(f"Cannot load ONNX model {path}: {exc}") from exc
     props = session.get_modelmeta().custom_metadata_map
     if METADATA_KEY in props:
-        meta = ModelMetadata.from_dict(json.loads(props[METADATA_KEY]), path)
+        meta = ModelMetadata.from_dict(parse_metadata_json(props[METADATA_KEY], path), path)
     else:
         meta = _sidecar_metadata(path)
+    outputs = session.get_outputs()
+    width = outputs[0].shape[-1] if outputs and outputs[0].shape else None
+    if isinstance(width, int) and width != len(meta.class_names):
+        raise WeightsError(f"The ONNX model {path} gives {width} scores per image but its metadata "
+                           f"names {len(meta.class_names)} classes; it does not belong with this metadata")
     input_name = session.get_inputs()[0].name
     return LoadedModel(meta, "onnx", path, lambda batch: session.run(None, {input_name: batch})[0])
 
@@ -251,17 +322,25 @@ def _sidecar_metadata(path: Path) -> ModelMetadata:
         raise WeightsError(f"{path} carries no class names or input size: keep {sidecar.name} "
                            "(written by `workbench export`) beside it")
     try:
-        data = json.loads(sidecar.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise WeightsError(f"Cannot read the model metadata {sidecar}: {exc}") from exc
-    return ModelMetadata.from_dict(data, sidecar)
+        if sidecar.stat().st_size > MAX_METADATA_CHARS:  # class names and a few numbers, not megabytes
+            raise WeightsError(f"The model metadata {sidecar} is too large "
+                               f"({sidecar.stat().st_size} bytes; at most {MAX_METADATA_CHARS})")
+        text = sidecar.read_bytes()
+    except OSError as exc:
+        raise WeightsError(f"Cannot read the model metadata {sidecar}: {exc.strerror or exc}") from exc
+    return ModelMetadata.from_dict(parse_metadata_json(text, sidecar), sidecar)
 
 
 def _safetensors_metadata(path: Path) -> ModelMetadata | None:
     from safetensors import safe_open
 
-    with safe_open(str(path), framework="pt") as fh:
-        header = fh.metadata() or {}
-    return ModelMetadata.from_dict(json.loads(header[METADATA_KEY]), path) if METADATA_KEY in header else None
+    try:
+        with safe_open(str(path), framework="pt") as fh:
+            header = fh.metadata() or {}
+    except Exception as exc:  # noqa: BLE001 — safetensors raises its own error types
+        raise WeightsError(f"Cannot read safetensors file {path}: {exc}") from exc
+    if METADATA_KEY not in header:
+        return None
+    return ModelMetadata.from_dict(parse_metadata_json(header[METADATA_KEY], path), path)
 
 

@@ -152,8 +152,12 @@ def _replace_head(model: nn.Module, head_path: str, num_classes: int) -> None:
 
 
 def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
-    """Tensors from a weights file without ever running pickled code."""
+    """Tensors from a weights file without ever running pickled code, its declared size checked first."""
+    from workbench.model_limits import check_declared_size  # imports this module: not at the top
+
     path = Path(path)
+    if path.is_file():
+        check_declared_size(path, "safetensors" if path.suffix == ".safetensors" else "pt")
     try:
         if path.suffix == ".safetensors":
             from safetensors.torch import load_file

@@ -48,13 +48,14 @@ class Predictor:
         self.format: str = model.format
 
     @classmethod
-    def load(cls, path: str | Path, checkpoint: str = "best") -> Predictor:
+    def load(cls, path: str | Path, checkpoint: str = "best", trust_torchscript: bool = False) -> Predictor:
         """Load a run folder (its best or last checkpoint), .pt, .safetensors, TorchScript or .onnx.
 
         Raises WeightsError with the reason for files that are missing, damaged, of another
-        format, or that would need unpickling code.
+        format, or that would need unpickling code. A TorchScript file this installation did not
+        export needs ``trust_torchscript`` (UntrustedTorchScriptError otherwise): it runs code.
         """
-        return cls(load_model_file(path, checkpoint))
+        return cls(load_model_file(path, checkpoint, trust_torchscript=trust_torchscript))
 
     def preprocess(self, images: Sequence[np.ndarray]) -> np.ndarray:
         """uint8 HWC images at the model's size → the normalised float32 NCHW batch it expects."""

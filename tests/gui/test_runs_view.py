@@ -37,7 +37,7 @@ def test_lists_the_runs_of_the_runs_folder(qtbot, window, past_runs):
     table = view.table
     assert table.rowCount() == 2
     headers = [table.horizontalHeaderItem(c).text() for c in range(table.columnCount())]
-    assert headers == ["Run", "Started", "Model", "Dataset", "Epochs", "Best", "Status"]
+    assert headers == ["Run", "Started", "Model", "Dataset", "Epochs", "Best", "Status", "Note"]
     rows = {table.item(r, 0).text(): [table.item(r, c).text() for c in range(7)] for r in range(2)}
     two = rows["run-2-epochs"]
     info = next(r for r in runs if r.name == "run-2-epochs")

@@ -2,6 +2,7 @@
 
 :func:`workbench.export.export_model` writes the file and checks it reproduces the trained model
 on validation images; it runs on a pool thread and its verdict is shown in a message box.
+An existing file is only replaced after the user says so; a run's own files never are.
 """
 
 from __future__ import annotations
@@ -24,9 +25,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from workbench.export import CHECKPOINTS, FORMATS, default_export_path, export_model
+from workbench.export import CHECKPOINTS, FORMATS, ExportError, default_export_path, export_model
+from workbench.export_paths import export_target
 from workbench.gui.common import CallSignals, PoolTask
-from workbench.model_files import FILE_SUFFIXES
+from workbench.model_files import FILE_SUFFIXES, metadata_path_for
+from workbench.safe_text import printable
 
 FORMAT_NAMES = {
     "pt": "PyTorch state_dict (.pt)",
@@ -59,6 +62,7 @@ class ExportDialog(QDialog):
         self.run_dir = Path(run_dir)
         self.setWindowTitle(f"Export model — {self.run_dir.name}")
         self.message_box: QMessageBox | None = None
+        self.overwrite_box: QMessageBox | None = None  # "replace the existing file?", while open
         self._path_edited = False
         self._exporting = False
         self._signals = CallSignals()
@@ -132,17 +136,48 @@ class ExportDialog(QDialog):
             self.path.setText(path)
             self._path_edited = True
 
-    def start_export(self) -> None:
-        """Export with the chosen settings on a pool thread; ``exported`` or ``failed`` follows."""
+    def start_export(self, force: bool = False) -> None:
+        """Export with the chosen settings on a pool thread; ``exported`` or ``failed`` follows.
+
+        If the file (or its metadata file) exists, the user is asked first; ``force`` is the yes."""
         fmt, which = self.format.currentData(), self.checkpoint.currentData()
         out = self.path.text().strip() or None
         run_dir = self.run_dir
+        if not force:
+            try:
+                target = export_target(run_dir, fmt, which, out, force=True)  # refusals, not existence
+            except ExportError as exc:
+                self._on_done(0, None, str(exc))
+                return
+            existing = [p for p in (target, metadata_path_for(target)) if p.exists()]
+            if existing:
+                self._confirm_overwrite(existing)
+                return
         self.status.setText(f"Exporting {FORMAT_NAMES[fmt]} and verifying it…")
         self._set_busy(True)
         # The global pool, not one owned by the dialog: destroying an owned pool would block the
         # GUI thread until a running export ends.
-        QThreadPool.globalInstance().start(PoolTask(0, lambda: export_model(run_dir, fmt, which, out),
+        QThreadPool.globalInstance().start(PoolTask(0, lambda: export_model(run_dir, fmt, which, out, force),
                                                     self._signals))
+
+    def _confirm_overwrite(self, existing: list[Path]) -> None:
+        names = "\n".join(printable(p) for p in existing)
+        box = QMessageBox(QMessageBox.Icon.Question, "Replace existing file?",
+                          f"{'This file exists' if len(existing) == 1 else 'These files exist'}:\n{names}\n\n"
+                          "Replace with the new export? (It is only replaced once the export is verified.)",
+                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel, self)
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+
+        def answered(_result: int) -> None:
+            self.overwrite_box = None
+            if box.clickedButton() is box.button(QMessageBox.StandardButton.Yes):
+                self.start_export(force=True)
+            else:
+                self.status.setText("Not exported: choose another file name, or confirm replacing it.")
+
+        box.finished.connect(answered)
+        self.overwrite_box = box
+        box.open()
 
     def _set_busy(self, busy: bool) -> None:
         self._exporting = busy
@@ -157,8 +192,8 @@ class ExportDialog(QDialog):
     def _on_done(self, _request: int, result, error) -> None:
         self._set_busy(False)
         if error:
-            self.status.setText(f"Export failed: {error}")
-            self._show_message(QMessageBox.Icon.Critical, "Export failed", error)
+            self.status.setText(f"Export failed: {printable(error)}")
+            self._show_message(QMessageBox.Icon.Critical, "Export failed", printable(error))
             self.failed.emit(error)
             return
         verdict = verification_text(result)

@@ -4,6 +4,9 @@ Lists :func:`workbench.runs.list_runs`; selecting one run shows its curves, resu
 with the same widgets the window uses for a live run (:class:`TrainingPlots`, :class:`ResultsView`);
 selecting several overlays their validation curves. Re-run, resume, try, export and delete act on
 the selected run. Folders are read on the thread pool; the GUI thread only draws.
+
+A run with damaged files is listed like any other, its Note column saying what is damaged; names
+from the files are shown through :func:`workbench.safe_text.printable`.
 """
 
 from __future__ import annotations
@@ -29,19 +32,22 @@ from PySide6.QtWidgets import (
 from workbench.config import ConfigError, TrainConfig
 from workbench.gui.common import CallSignals, PoolTask, action_button
 from workbench.gui.run_details import RunDetails
-from workbench.runs import RunFolder, RunInfo, default_runs_root, delete_run, list_runs
+from workbench.runs import RunFolder, RunInfo, default_runs_root, delete_run, list_runs, read_json_object
+from workbench.safe_text import printable
 
-COLUMNS = ("Run", "Started", "Model", "Dataset", "Epochs", "Best", "Status")
+COLUMNS = ("Run", "Started", "Model", "Dataset", "Epochs", "Best", "Status", "Note")
 RESUMABLE = ("stopped", "incomplete")
 _ROLE_PATH = Qt.ItemDataRole.UserRole
 _LIST, _OPEN, _COMPARE, _DELETE = range(4)  # what a pool task was for
 
 
 def read_past_run(path: str | Path) -> dict:
-    """A run folder's files as plain values: config dict, metrics rows, summary dict (or None)."""
+    """A run folder's files as plain values: config dict, metrics rows, summary dict (or None).
+
+    Damaged files read as empty (config {}, summary None, damaged metrics rows left out)."""
     run = RunFolder(path)
-    summary = run.read_json(run.summary_path) if run.summary_path.is_file() else None
-    return {"path": str(run.path), "config": run.read_json(run.config_path),
+    summary = read_json_object(run.summary_path)[0] or None if run.summary_path.is_file() else None
+    return {"path": str(run.path), "config": read_json_object(run.config_path)[0],
             "history": run.read_metrics(), "summary": summary}
 
 
@@ -187,14 +193,17 @@ class RunsView(QWidget):
         for row, info in enumerate(runs):
             status = "running" if str(info.path) == self._active_run else info.status
             cells = (info.name, info.created.strftime("%Y-%m-%d %H:%M"), info.model,
-                     Path(info.dataset).name or info.dataset, str(info.epochs_run), _best_text(info), status)
+                     Path(info.dataset).name or info.dataset, str(info.epochs_run), _best_text(info), status,
+                     info.note)
             for col, text in enumerate(cells):
-                item = QTableWidgetItem(text)
+                item = QTableWidgetItem(printable(text))
                 item.setData(_ROLE_PATH, str(info.path))
                 if col == 3:
-                    item.setToolTip(info.dataset)
+                    item.setToolTip(printable(info.dataset))
                 elif col == 0:
-                    item.setToolTip(str(info.path))
+                    item.setToolTip(printable(info.path))
+                elif col == 7 and info.note:
+                    item.setToolTip(printable(info.note))
                 if col == 4:
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 table.setItem(row, col, item)
@@ -244,7 +253,12 @@ class RunsView(QWidget):
 
     def _show_run(self, run: dict) -> None:
         self.current = run
-        self.details.show_run(run)
+        try:
+            self.details.show_run(run)
+        except Exception as exc:  # noqa: BLE001 — values of the wrong type in a hand-edited summary.json
+            self.details.show_run({**run, "summary": None})
+            self.details.title.setText(f"{printable(Path(run['path']).name)}: summary.json is damaged "
+                                       f"and is not shown ({printable(exc)})")
         self._update_buttons()
         self.runOpened.emit(run)
 

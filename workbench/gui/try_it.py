@@ -4,6 +4,11 @@ The model is the window's latest finished run, a past run folder, or any exporte
 (:class:`workbench.predict.Predictor` reads them all). Loading and classifying run on a
 one-thread pool, so the model is used by one thread at a time and the GUI thread only draws the
 small results (thumbnail arrays, label/probability pairs).
+
+Class names and paths come from files: they are shown as plain text through
+:func:`workbench.safe_text.printable` (a newline or markup in a name cannot restyle or split a
+card). A TorchScript file this installation did not export is only loaded after the user
+answers a question naming the risk (:mod:`workbench.torchscript_trust`).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from PySide6.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
     QLabel,
+    QMessageBox,
     QProgressBar,
     QScrollArea,
     QSpinBox,
@@ -28,6 +34,8 @@ from workbench.data.decode import load_image
 from workbench.gui.common import CallSignals, PoolTask, action_button, bold_label, pixmap_from_array
 from workbench.gui.dataset_panel import ERROR_STYLE
 from workbench.predict import Predictor, UnreadableImagesError, expand_image_paths
+from workbench.safe_text import printable
+from workbench.torchscript_trust import UntrustedTorchScriptError
 
 THUMBNAIL_PX = 128
 CHUNK = 16  # images per pool task: results appear as they are ready, not all at the end
@@ -68,20 +76,22 @@ class PredictionCard(QFrame):
         self.path = result["path"]
         self.top: list[tuple[str, float]] = list(result["top"] or [])
         self.error: str | None = result["error"]
-        self.setAccessibleName(f"Prediction for {Path(self.path).name}")
+        self.setAccessibleName(f"Prediction for {printable(Path(self.path).name)}")
         self.image = QLabel()
         self.image.setFixedSize(THUMBNAIL_PX, THUMBNAIL_PX)
         self.image.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.image.setStyleSheet("QLabel { background: palette(midlight); }")
         if result["thumbnail"] is not None:
             self.image.setPixmap(pixmap_from_array(result["thumbnail"]))
-        name = bold_label(Path(self.path).name)
-        name.setToolTip(self.path)
+        name = bold_label(printable(Path(self.path).name))
+        name.setTextFormat(Qt.TextFormat.PlainText)
+        name.setToolTip(printable(self.path))
         column = QVBoxLayout()
         column.addWidget(name)
         self.bars: list[QProgressBar] = []
         if self.error:
-            self.message = QLabel(f"Could not classify this file: {self.error}")
+            self.message = QLabel(f"Could not classify this file: {printable(self.error)}")
+            self.message.setTextFormat(Qt.TextFormat.PlainText)
             self.message.setWordWrap(True)
             self.message.setStyleSheet(ERROR_STYLE)
             self.message.setAccessibleName("Error")
@@ -89,8 +99,11 @@ class PredictionCard(QFrame):
         else:
             grid = QGridLayout()
             grid.setHorizontalSpacing(8)
-            for row, (label, probability) in enumerate(self.top):
-                grid.addWidget(QLabel(label), row, 0)
+            for row, (name_, probability) in enumerate(self.top):
+                label = printable(name_)
+                text = QLabel(label)
+                text.setTextFormat(Qt.TextFormat.PlainText)  # "<b>cat" stays those characters
+                grid.addWidget(text, row, 0)
                 bar = QProgressBar()
                 bar.setRange(0, 1000)
                 bar.setValue(round(probability * 1000))
@@ -138,6 +151,8 @@ class TryItView(QWidget):
     def _build(self) -> None:
         self.model_label = QLabel("No model yet: train one, or choose a run folder or model file.")
         self.model_label.setWordWrap(True)
+        self.model_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.trust_box: QMessageBox | None = None  # the open TorchScript question, if any
         self.model_label.setAccessibleName("Model")
         self.model_label.setToolTip("The model that classifies the images")
         self.model_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -167,6 +182,7 @@ class TryItView(QWidget):
                                           self.clear)
         self.status = QLabel()
         self.status.setAccessibleName("Try it status")
+        self.status.setTextFormat(Qt.TextFormat.PlainText)
         image_row = QHBoxLayout()
         image_row.addWidget(add)
         image_row.addWidget(self.clear_button)
@@ -221,12 +237,49 @@ class TryItView(QWidget):
         if path:
             self.set_model(path)
 
-    def _load(self, source: str) -> None:
+    def _load(self, source: str, trust_torchscript: bool = False) -> None:
         self.predictor = None
         self._model_source = source
-        self.model_label.setText(f"Loading {source}…")
+        self.model_label.setText(f"Loading {printable(source)}…")
         self._load_request += 1
-        self._pool.start(PoolTask(self._load_request, lambda: Predictor.load(source), self._loaded))
+
+        def load():
+            try:
+                return Predictor.load(source, trust_torchscript=trust_torchscript)
+            except UntrustedTorchScriptError as exc:
+                return exc  # not an error yet: the user is asked on the GUI thread
+
+        self._pool.start(PoolTask(self._load_request, load, self._loaded))
+
+    def _ask_trust(self, source: str, refusal: UntrustedTorchScriptError) -> None:
+        """Ask before running a foreign TorchScript file's code; No is the default answer."""
+        self.model_label.setText(f"Not loaded: {printable(source)} is a TorchScript file from "
+                                 "elsewhere (waiting for your answer).")
+        box = QMessageBox(QMessageBox.Icon.Warning, "Run this TorchScript file's code?",
+                          f"{printable(source)}\n\nLoading a TorchScript file runs the code inside it, "
+                          "which can read, change or delete your files. This installation of Workbench "
+                          "did not export it.\n\nOnly load it if you trust where it came from; an ONNX "
+                          "or safetensors export of the same model holds no code.", parent=self)
+        box.setTextFormat(Qt.TextFormat.PlainText)
+        load = box.addButton("Load anyway", QMessageBox.ButtonRole.AcceptRole)
+        cancel = box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(cancel)
+        box.setEscapeButton(cancel)
+        request = self._load_request
+
+        def answered(_result: int) -> None:
+            self.trust_box = None
+            if request != self._load_request:
+                return  # another model was chosen meanwhile
+            if box.clickedButton() is load:
+                self._load(source, trust_torchscript=True)
+            else:
+                self.model_label.setText(f"Not loaded: {printable(refusal)}")
+                self.modelFailed.emit(str(refusal))
+
+        box.finished.connect(answered)
+        self.trust_box = box
+        box.open()  # not exec(): the window stays live, and tests answer the box
 
     # Images -----------------------------------------------------------------------------------
     def choose_images(self) -> None:
@@ -276,17 +329,20 @@ class TryItView(QWidget):
     def _on_loaded(self, request: int, predictor, error) -> None:
         if request != self._load_request:
             return  # another model was chosen meanwhile
+        if isinstance(predictor, UntrustedTorchScriptError):
+            self._ask_trust(self._model_source, predictor)
+            return
         if error:
-            self.model_label.setText(f"Could not load {self._model_source}: {error}")
+            self.model_label.setText(f"Could not load {printable(self._model_source)}: {printable(error)}")
             waiting = len(self._waiting)
             self.status.setText(f"Choose another model to classify the {waiting} waiting image"
                                 f"{'s' if waiting != 1 else ''}." if waiting else "")
             self.modelFailed.emit(error)
             return
         self.predictor = predictor
-        classes = ", ".join(predictor.class_names)
-        self.model_label.setText(f"{predictor.source} ({predictor.format}, {predictor.image_size} px; "
-                                 f"classes: {classes})")
+        classes = ", ".join(printable(name) for name in predictor.class_names)
+        self.model_label.setText(f"{printable(predictor.source)} ({predictor.format}, "
+                                 f"{predictor.image_size} px; classes: {classes})")
         self.modelLoaded.emit(predictor.source)
         waiting, self._waiting = self._waiting, []
         if waiting:
@@ -297,7 +353,7 @@ class TryItView(QWidget):
             return  # the view was cleared since
         self._outstanding -= 1
         if error:
-            self.status.setText(f"Could not classify: {error}")
+            self.status.setText(f"Could not classify: {printable(error)}")
         for result in results or []:
             self._add_card(result)
         self._report_progress()
