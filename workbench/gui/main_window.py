@@ -1,7 +1,7 @@
 """The training window: point at a folder, pick settings, train, watch, keep the weights.
 
 A thin view over the engine: settings become a TrainConfig, the run happens in a worker thread
-(:mod:`workbench.gui.worker`) and its events are drawn here. Nothing heavy runs on this thread.
+(:mod:`workbench.gui.training.thread_run`) and its events are drawn here. Nothing heavy runs on this thread.
 """
 
 from __future__ import annotations
@@ -35,17 +35,17 @@ from workbench.config import ConfigError, TrainConfig
 from workbench.engine import trainer as _trainer  # noqa: F401
 from workbench.gui.common import CallSignals as _Call
 from workbench.gui.common import PoolTask as _Task
-from workbench.gui.dataset_panel import DatasetPanel
-from workbench.gui.export_dialog import ExportDialog
-from workbench.gui.fault_dialog import failure_dialog
+from workbench.gui.dataset.panel import DatasetPanel
+from workbench.gui.runs.export_dialog import ExportDialog
+from workbench.gui.training.failure_dialog import failure_dialog
 from workbench.gui.plots import TrainingPlots
-from workbench.gui.preview import AugmentationPreview
-from workbench.gui.progress import ProgressPanel
-from workbench.gui.results import ResultsView
-from workbench.gui.runs_view import RunsView
+from workbench.gui.dataset.preview import AugmentationPreview
+from workbench.gui.training.progress import ProgressPanel
+from workbench.gui.results.view import ResultsView
+from workbench.gui.runs.runs_view import RunsView
 from workbench.gui.settings_form import SettingsForm
-from workbench.gui.try_it import TryItView
-from workbench.gui.worker import TrainingController
+from workbench.gui.try_it.view import TryItView
+from workbench.gui.training.thread_run import TrainingController
 from workbench.resources_path import sample_data_dir
 
 MAX_RECENT = 8

@@ -1,6 +1,6 @@
 """The window's multi-process path: torchrun with 2 CPU processes (gloo), shown like any run."""
 
-from workbench.gui.process_worker import failure_message
+from workbench.gui.training.process_run import failure_message
 
 
 def _open(qtbot, window, path):

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 
 from workbench.data.decode import load_image
 from workbench.gui.common import CallSignals, PoolTask, action_button, bold_label, pixmap_from_array
-from workbench.gui.dataset_panel import ERROR_STYLE
+from workbench.gui.dataset.panel import ERROR_STYLE
 from workbench.predict import Predictor, UnreadableImagesError, expand_image_paths
 
 THUMBNAIL_PX = 128

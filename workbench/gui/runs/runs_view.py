@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 
 from workbench.config import ConfigError, TrainConfig
 from workbench.gui.common import CallSignals, PoolTask, action_button
-from workbench.gui.run_details import RunDetails
+from workbench.gui.runs.run_details import RunDetails
 from workbench.runs import RunFolder, RunInfo, default_runs_root, delete_run, list_runs
 
 COLUMNS = ("Run", "Started", "Model", "Dataset", "Epochs", "Best", "Status")

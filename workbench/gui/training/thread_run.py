@@ -96,7 +96,7 @@ def processes_from_environment() -> int:
 
 class TrainingController(QObject):
     """Owns the current run: a worker thread, or torchrun child processes when ``processes`` > 1
-    (:mod:`workbench.gui.process_worker`); at most one run at a time, the same signals either way."""
+    (:mod:`workbench.gui.training.process_run`); at most one run at a time, the same signals either way."""
 
     event = Signal(str, object)
     finished = Signal(object)
@@ -135,7 +135,7 @@ class TrainingController(QObject):
         self.runningChanged.emit(True)
 
     def _start_processes(self, config: TrainConfig, out, resume, runs_root) -> None:
-        from workbench.gui.process_worker import ProcessTrainingRun
+        from workbench.gui.training.process_run import ProcessTrainingRun
 
         run = ProcessTrainingRun(config, self.processes, out, resume, runs_root, parent=self)
         run.event.connect(self.event)

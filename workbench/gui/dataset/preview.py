@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 from workbench.config import TrainConfig
 from workbench.data.preview import augmentation_preview
 from workbench.gui.common import pixmap_from_array
-from workbench.gui.dataset_panel import WARNING_STYLE
+from workbench.gui.dataset.panel import WARNING_STYLE
 
 CELL_PX = 96
 CELL_SPACING = 8

@@ -1,7 +1,7 @@
 """A run on several processes (GPUs): ``torchrun`` as a child process, followed through the
 JSON-lines events its rank 0 writes to stdout.
 
-It emits the same signals as the in-process :class:`~workbench.gui.worker.TrainingWorker`, so the
+It emits the same signals as the in-process :class:`~workbench.gui.training.thread_run.TrainingWorker`, so the
 window shows both runs the same way. Stop creates a stop file the run polls; every process then
 stops after the same batch and the run ends like any stopped run.
 """
