@@ -36,16 +36,16 @@ from workbench.engine import trainer as _trainer  # noqa: F401
 from workbench.gui.common import CallSignals as _Call
 from workbench.gui.common import PoolTask as _Task
 from workbench.gui.dataset.panel import DatasetPanel
-from workbench.gui.runs.export_dialog import ExportDialog
-from workbench.gui.training.failure_dialog import failure_dialog
-from workbench.gui.plots import TrainingPlots
 from workbench.gui.dataset.preview import AugmentationPreview
-from workbench.gui.training.progress import ProgressPanel
+from workbench.gui.plots import TrainingPlots
 from workbench.gui.results.view import ResultsView
+from workbench.gui.runs.export_dialog import ExportDialog
 from workbench.gui.runs.runs_view import RunsView
 from workbench.gui.settings_form import SettingsForm
-from workbench.gui.try_it.view import TryItView
+from workbench.gui.training.failure_dialog import failure_dialog
+from workbench.gui.training.progress import ProgressPanel
 from workbench.gui.training.thread_run import TrainingController
+from workbench.gui.try_it.view import TryItView
 from workbench.resources_path import sample_data_dir
 
 MAX_RECENT = 8
