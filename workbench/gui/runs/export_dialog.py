@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QThreadPool, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from workbench.export import CHECKPOINTS, FORMATS, default_export_path, export_model
-from workbench.gui.common import CallSignals, PoolTask
+from workbench.gui.offthread import run_in_pool
 from workbench.model_files import FILE_SUFFIXES
 
 FORMAT_NAMES = {
@@ -61,8 +61,6 @@ class ExportDialog(QDialog):
         self.message_box: QMessageBox | None = None
         self._path_edited = False
         self._exporting = False
-        self._signals = CallSignals()
-        self._signals.done.connect(self._on_done)
 
         self.format = QComboBox()
         self.format.setAccessibleName("Export format")
@@ -141,8 +139,8 @@ class ExportDialog(QDialog):
         self._set_busy(True)
         # The global pool, not one owned by the dialog: destroying an owned pool would block the
         # GUI thread until a running export ends.
-        QThreadPool.globalInstance().start(PoolTask(0, lambda: export_model(run_dir, fmt, which, out),
-                                                    self._signals))
+        run_in_pool(lambda: export_model(run_dir, fmt, which, out), lambda result: self._on_done(0, result, None),
+                    lambda error: self._on_done(0, None, error), owner=self)
 
     def _set_busy(self, busy: bool) -> None:
         self._exporting = busy
