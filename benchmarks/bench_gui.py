@@ -27,11 +27,12 @@ def throughput(history: list[dict]) -> float:
 
 
 def cli_run(config, out: str) -> float:
+    from workbench.engine.events import EpochEnd
     from workbench.engine.trainer import Trainer
 
     history: list[dict] = []
     trainer = Trainer(config, out=out)
-    trainer.subscribe(lambda e: e.kind == "epoch_end" and history.append(e.data))
+    trainer.subscribe(lambda e: isinstance(e, EpochEnd) and history.append(e.data))
     trainer.run()
     return throughput(history)
 
@@ -52,7 +53,7 @@ def gui_run(app, config, runs_dir: str, watch: bool) -> tuple[float, float, int]
     loop.exec()
     window.form.set_config(config)
     history: list[dict] = []
-    window.controller.event.connect(lambda kind, data: kind == "epoch_end" and history.append(data))
+    window.session.signals.epoch.connect(lambda e: history.append(e.data))
     lateness: list[float] = []
     last = [time.perf_counter()]
 

@@ -11,9 +11,9 @@ import pytest
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QLabel, QMessageBox
 
-from workbench.gui.export_dialog import ExportDialog
-from workbench.gui.runs_view import COLUMNS, RunsView
-from workbench.gui.try_it import TryItView
+from workbench.gui.runs.export_dialog import ExportDialog
+from workbench.gui.runs.runs_view import COLUMNS, RunsView
+from workbench.gui.try_it.view import TryItView
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import hostile_models as hm  # noqa: E402

@@ -7,6 +7,7 @@ from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtWidgets import QWidget
 
 from workbench.engine.checkpoint import load_checkpoint
+from workbench.engine.events import BatchEnd, EpochEnd
 from workbench.resources_path import sample_data_dir
 
 
@@ -80,7 +81,7 @@ def test_a_short_run_fills_the_plots_one_point_per_epoch(qtbot, window, tmp_path
     _open(qtbot, window, sample_data_dir())
     _quick_settings(window, epochs=3)
     points_after_epoch = []
-    window.controller.event.connect(lambda kind, data: kind == "epoch_end" and points_after_epoch.append(
+    window.controller.event.connect(lambda e: isinstance(e, EpochEnd) and points_after_epoch.append(
         (window.plots.point_count("train_loss"), window.plots.point_count("val_acc"))))
     with qtbot.waitSignal(window.runFinished, timeout=120_000) as blocker:
         qtbot.keyClick(window, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
@@ -111,8 +112,8 @@ def test_stop_mid_epoch_keeps_the_best_checkpoint(qtbot, window):
     window.form.batch_size.setValue(8)
     reached = []
 
-    def on_event(kind, data):
-        if kind == "batch_end" and data["epoch"] == 2 and data["iteration"] == 3 and not reached:
+    def on_event(event):
+        if isinstance(event, BatchEnd) and event.epoch == 2 and event.iteration == 3 and not reached:
             reached.append(True)
             qtbot.keyClick(window, Qt.Key.Key_Escape)
 

@@ -3,36 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QObject, QRunnable, Signal
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import QLabel, QPushButton
-
-
-class CallSignals(QObject):
-    """Brings a :class:`PoolTask`'s outcome back to the GUI thread (a queued signal)."""
-
-    done = Signal(int, object, object)  # request id, result, error message (None on success)
-
-
-class PoolTask(QRunnable):
-    """Runs ``fn()`` on a thread pool; the result or the error text comes back through ``signals.done``.
-
-    The request id lets a view drop results of requests it has since replaced.
-    """
-
-    def __init__(self, request: int, fn, signals: CallSignals):
-        super().__init__()
-        self.request, self.fn, self.signals = request, fn, signals
-
-    def run(self) -> None:
-        try:
-            result, error = self.fn(), None
-        except Exception as exc:  # noqa: BLE001 — reported to the user, never raised on a pool thread
-            result, error = None, str(exc) or exc.__class__.__name__
-        try:
-            self.signals.done.emit(self.request, result, error)
-        except RuntimeError:
-            pass  # the view was closed while this ran; nobody is waiting for the result
 
 
 def pixmap_from_array(image: np.ndarray) -> QPixmap:

@@ -180,7 +180,3 @@ class RunComparisonPlots(QWidget):
                     np.array([row["epoch"] for row in rows], dtype=float),
                     np.array([row[key] for row in rows], dtype=float),
                     pen=pen, symbol="o", symbolSize=5, symbolBrush=pen.color(), name=name)
-
-    def shown_runs(self) -> list[str]:
-        """Names of the runs on show, in legend order."""
-        return list(self.curves["val_loss"])

@@ -160,7 +160,7 @@ class SettingsForm(QWidget):
     def processes(self) -> int:
         """Processes the run trains on: the GPUs setting (shown with 2+ CUDA GPUs), or
         WORKBENCH_PROCESSES for tests and CPU clusters."""
-        from workbench.gui.worker import processes_from_environment
+        from workbench.gui.training.controller import processes_from_environment
 
         forced = processes_from_environment()
         if forced > 1:

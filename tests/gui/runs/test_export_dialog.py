@@ -9,7 +9,7 @@ import pytest
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from workbench.export import default_export_path
-from workbench.gui.export_dialog import ExportDialog
+from workbench.gui.runs.export_dialog import ExportDialog
 from workbench.predict import Predictor
 
 

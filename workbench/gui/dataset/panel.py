@@ -6,7 +6,7 @@ import os
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QObject, QRunnable, QSize, Qt, QThreadPool, Signal
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QFont, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 from workbench.data.decode import load_image
 from workbench.data.scan import DatasetScan, SkippedFile
 from workbench.gui.common import bold_label, pixmap_from_array
+from workbench.gui.offthread import LatestRequest, run_in_pool
 
 THUMBNAIL_PX = 64
 THUMBNAILS_PER_CLASS = 6
@@ -42,33 +43,6 @@ WARNING_STYLE = ("QLabel { color: #5c3b00; background: #fff4e0; border: 1px soli
                  " border-radius: 4px; padding: 6px; }")
 
 
-class _ThumbnailSignals(QObject):
-    # request id, class index, [(path, HxWx3 uint8 array or None when it failed to decode)]
-    loaded = Signal(int, int, object)
-
-
-class _ThumbnailJob(QRunnable):
-    """Decodes the example images off the GUI thread, one signal per class so strips fill in."""
-
-    def __init__(self, request: int, paths_by_class: dict[int, list[str]], signals: _ThumbnailSignals,
-                 is_current):
-        super().__init__()
-        self.request = request
-        self.paths_by_class = paths_by_class
-        self.signals = signals
-        self.is_current = is_current
-
-    def run(self) -> None:
-        for class_index, paths in self.paths_by_class.items():
-            if not self.is_current(self.request):
-                return  # a newer scan replaced this one; its thumbnails would be thrown away
-            images = [(path, _load_thumbnail(path)) for path in paths]
-            try:
-                self.signals.loaded.emit(self.request, class_index, images)
-            except RuntimeError:
-                return  # the panel was closed while decoding
-
-
 def _load_thumbnail(path: str) -> np.ndarray | None:
     try:
         return load_image(path, THUMBNAIL_PX)
@@ -81,10 +55,8 @@ class DatasetPanel(QWidget):
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
-        self._request = 0
+        self._thumbnail_request = LatestRequest()  # a new scan drops the old one's thumbnails
         self._thumbnails: dict[int, list[QLabel]] = {}
-        self._signals = _ThumbnailSignals(self)
-        self._signals.loaded.connect(self._show_thumbnails)
 
         self._header = QLabel()
         self._header.setObjectName("header")
@@ -168,7 +140,7 @@ class DatasetPanel(QWidget):
 
     def clear(self) -> None:
         """Back to the empty state; thumbnails still being decoded are dropped."""
-        self._request += 1
+        self._thumbnail_request.cancel()
         self._header.setText("No dataset yet: choose an image folder (one subfolder per class).")
         for label in (self._error, self._imbalance, self._empty):
             label.clear()
@@ -326,17 +298,15 @@ class DatasetPanel(QWidget):
         if hidden:
             self._examples_note.setText(f"… and {hidden} more classes (examples not shown).")
             self._examples_note.show()
-        job = _ThumbnailJob(self._request, {c: paths_by_class[c] for c in shown}, self._signals,
-                            self._is_current)
-        QThreadPool.globalInstance().start(job)
+        # One job per class, so each strip fills in as soon as its images are decoded.
+        wanted = self._thumbnail_request.next()
+        for class_index in shown:
+            paths = paths_by_class[class_index]
+            run_in_pool(lambda paths=paths: [(path, _load_thumbnail(path)) for path in paths],
+                        lambda images, c=class_index: self._show_thumbnails(c, images), None,
+                        owner=self, wanted=wanted)
 
-    def _is_current(self, request: int) -> bool:
-        # Called from the decoding thread: reads one int, touches no widget.
-        return request == self._request
-
-    def _show_thumbnails(self, request: int, class_index: int, images: list) -> None:
-        if request != self._request:
-            return
+    def _show_thumbnails(self, class_index: int, images: list) -> None:
         for label, (path, image) in zip(self._thumbnails.get(class_index, []), images, strict=False):
             if image is None:
                 label.setText("✕")

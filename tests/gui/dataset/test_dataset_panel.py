@@ -9,9 +9,9 @@ import pyqtgraph as pg
 import pytest
 from PySide6.QtWidgets import QLabel, QTableWidget, QWidget
 
-import workbench.gui.dataset_panel as dataset_panel
+import workbench.gui.dataset.panel as dataset_panel
 from workbench.data.scan import DatasetError, scan_image_folder
-from workbench.gui.dataset_panel import THUMBNAILS_PER_CLASS, DatasetPanel
+from workbench.gui.dataset.panel import THUMBNAILS_PER_CLASS, DatasetPanel
 
 
 def by_name(root: QWidget, name: str) -> QWidget:

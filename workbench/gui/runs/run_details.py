@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QPlainTextEdit, QTabWidget, QVBoxLayout, QWidget
 
 from workbench.gui.common import bold_label
 from workbench.gui.plots import RunComparisonPlots, TrainingPlots
-from workbench.gui.results import ResultsView
+from workbench.gui.results.view import ResultsView
 
 
 class RunDetails(QWidget):
@@ -43,7 +43,7 @@ class RunDetails(QWidget):
         layout.addWidget(self.tabs, 1)
 
     def show_run(self, run: dict) -> None:
-        """Show :func:`~workbench.gui.runs_view.read_past_run`'s dict: curves, results, settings."""
+        """Show :func:`~workbench.gui.runs.runs_view.read_past_run`'s dict: curves, results, settings."""
         summary, name = run["summary"], Path(run["path"]).name
         self.config_text.setPlainText(json.dumps(run["config"], indent=2))
         if summary:

@@ -31,8 +31,9 @@ from PySide6.QtWidgets import (
 )
 
 from workbench.data.decode import load_image
-from workbench.gui.common import CallSignals, PoolTask, action_button, bold_label, pixmap_from_array
-from workbench.gui.dataset_panel import ERROR_STYLE
+from workbench.gui.common import action_button, bold_label, pixmap_from_array
+from workbench.gui.dataset.panel import ERROR_STYLE
+from workbench.gui.offthread import run_in_pool
 from workbench.predict import Predictor, UnreadableImagesError, expand_image_paths
 from workbench.safe_text import printable
 from workbench.torchscript_trust import UntrustedTorchScriptError
@@ -142,10 +143,6 @@ class TryItView(QWidget):
         self._generation = 0  # bumped by clear(): results of older requests are dropped
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(1)  # one model, used by one thread at a time
-        self._loaded = CallSignals()
-        self._loaded.done.connect(self._on_loaded)
-        self._classified = CallSignals()
-        self._classified.done.connect(self._on_classified)
         self._build()
 
     def _build(self) -> None:
@@ -249,7 +246,9 @@ class TryItView(QWidget):
             except UntrustedTorchScriptError as exc:
                 return exc  # not an error yet: the user is asked on the GUI thread
 
-        self._pool.start(PoolTask(self._load_request, load, self._loaded))
+        request = self._load_request
+        run_in_pool(load, lambda p: self._on_loaded(request, p, None),
+                    lambda error: self._on_loaded(request, None, error), owner=self, pool=self._pool)
 
     def _ask_trust(self, source: str, refusal: UntrustedTorchScriptError) -> None:
         """Ask before running a foreign TorchScript file's code; No is the default answer."""
@@ -321,8 +320,10 @@ class TryItView(QWidget):
         for i in range(0, len(files), CHUNK):
             chunk = files[i:i + CHUNK]
             self._outstanding += 1
-            self._pool.start(PoolTask(self._generation, lambda c=chunk: classify_images(predictor, c, top_k),
-                                      self._classified))
+            run_in_pool(lambda c=chunk: classify_images(predictor, c, top_k),
+                        lambda results, g=self._generation: self._on_classified(g, results, None),
+                        lambda error, g=self._generation: self._on_classified(g, None, error),
+                        owner=self, pool=self._pool)
         self.status.setText(f"Classifying {len(files)} image{'s' if len(files) != 1 else ''}…")
 
     # Results ----------------------------------------------------------------------------------

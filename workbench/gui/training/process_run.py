@@ -1,9 +1,9 @@
 """A run on several processes (GPUs): ``torchrun`` as a child process, followed through the
 JSON-lines events its rank 0 writes to stdout.
 
-It emits the same signals as the in-process :class:`~workbench.gui.worker.TrainingWorker`, so the
-window shows both runs the same way. Stop creates a stop file the run polls; every process then
-stops after the same batch and the run ends like any stopped run.
+A :class:`~workbench.gui.training.run.TrainingRun` like the in-process one: the events, the user's
+error message included, come as the same event objects. Stop creates a stop file the run polls;
+every process then stops after the same batch and the run ends like any stopped run.
 """
 
 from __future__ import annotations
@@ -13,12 +13,14 @@ import sys
 import tempfile
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QProcess, Signal
+from PySide6.QtCore import QProcess
 
 from workbench.config import TrainConfig
-from workbench.engine.events import parse_event_line
+from workbench.engine import events as ev
+from workbench.gui.training.run import TrainingRun
 
-_STDERR_KEPT = 20_000  # characters of the processes' stderr kept for an error message
+# Characters of the processes' stderr kept for the message of a crash (no Error event).
+_STDERR_KEPT = 20_000
 
 
 def torchrun_command(processes: int, config_path: Path, stop_path: Path, out=None, resume=None,
@@ -33,14 +35,9 @@ def torchrun_command(processes: int, config_path: Path, stop_path: Path, out=Non
     return args
 
 
-class ProcessTrainingRun(QObject):
+class ProcessTrainingRun(TrainingRun):
     """One ``torchrun`` training run in child processes. Lives in the GUI thread: QProcess reads
     the pipes asynchronously, and each line is a small JSON parse."""
-
-    event = Signal(str, object)
-    finished = Signal(object)  # the run summary (dict)
-    failed = Signal(str)  # a message for the user
-    ended = Signal()  # the processes are gone (after finished or failed)
 
     def __init__(self, config: TrainConfig, processes: int, out=None, resume=None, runs_root=None,
                  parent=None):
@@ -51,8 +48,6 @@ class ProcessTrainingRun(QObject):
         self._args = torchrun_command(processes, config_path, self._stop_path, out, resume, runs_root)
         self._stdout = b""
         self._stderr = ""
-        self._summary: dict | None = None
-        self._error: str | None = None
         self.process = QProcess(self)
         self.process.readyReadStandardOutput.connect(self._read_stdout)
         self.process.readyReadStandardError.connect(self._read_stderr)
@@ -85,14 +80,9 @@ class ProcessTrainingRun(QObject):
             self._handle_line(line.decode("utf-8", errors="replace"))
 
     def _handle_line(self, line: str) -> None:
-        event = parse_event_line(line)
-        if event is None:
-            return  # a stray line (a library's warning): not an event
-        if event.kind == "run_end":
-            self._summary = event.data
-        elif event.kind == "error":
-            self._error = event.data.get("message") or event.data.get("type")
-        self.event.emit(event.kind, event.data)
+        event = ev.parse_event_line(line)
+        if event is not None:  # else a stray line (a library's warning)
+            self._deliver(event)
 
     def _read_stderr(self) -> None:
         text = bytes(self.process.readAllStandardError().data()).decode("utf-8", errors="replace")
@@ -104,29 +94,23 @@ class ProcessTrainingRun(QObject):
             self._handle_line(self._stdout.decode("utf-8", errors="replace"))
             self._stdout = b""
         self._read_stderr()
-        if self._summary is not None:
-            self.finished.emit(self._summary)
-        else:
-            self.failed.emit(self._error or failure_message(self._stderr, exit_code))
-        self._end()
+        # Used only when no RunEnd or Error came through the events (a crash, a kill).
+        self._finish(ev.Error(message=crash_message(self._stderr, exit_code), type="ProcessExit",
+                              details={"exit_code": exit_code}))
 
     def _on_error(self, error) -> None:
         if error == QProcess.ProcessError.FailedToStart:
-            self.failed.emit(f"Could not start the training processes ({sys.executable} -m "
-                             f"torch.distributed.run): {self.process.errorString()}")
-            self._end()
+            self._finish(ev.Error(message=f"Could not start the training processes ({sys.executable} "
+                                          f"-m torch.distributed.run): {self.process.errorString()}",
+                                  type="FailedToStart"))
 
-    def _end(self) -> None:
+    def _finish(self, fallback: ev.Error) -> None:
         shutil.rmtree(self._dir, ignore_errors=True)
-        self.ended.emit()
+        self._end(fallback)
 
 
-def failure_message(stderr: str, exit_code: int) -> str:
-    """What the failing processes said: the CLI's ``error: …`` line, else the end of stderr."""
+def crash_message(stderr: str, exit_code: int) -> str:
+    """For processes that died without an Error event: the exit code and the end of stderr."""
     lines = [line.strip() for line in stderr.splitlines() if line.strip()]
-    for line in reversed(lines):
-        text = line.split("]:", 1)[1].strip() if line.startswith("[rank") and "]:" in line else line
-        if text.startswith("error: "):
-            return text[len("error: "):]
     tail = "\n".join(lines[-15:])
     return f"The training processes ended with exit code {exit_code}.\n{tail}".strip()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QThreadPool, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 
 from workbench.export import CHECKPOINTS, FORMATS, ExportError, default_export_path, export_model
 from workbench.export_paths import export_target
-from workbench.gui.common import CallSignals, PoolTask
+from workbench.gui.offthread import run_in_pool
 from workbench.model_files import FILE_SUFFIXES, metadata_path_for
 from workbench.safe_text import printable
 
@@ -65,8 +65,6 @@ class ExportDialog(QDialog):
         self.overwrite_box: QMessageBox | None = None  # "replace the existing file?", while open
         self._path_edited = False
         self._exporting = False
-        self._signals = CallSignals()
-        self._signals.done.connect(self._on_done)
 
         self.format = QComboBox()
         self.format.setAccessibleName("Export format")
@@ -157,8 +155,9 @@ class ExportDialog(QDialog):
         self._set_busy(True)
         # The global pool, not one owned by the dialog: destroying an owned pool would block the
         # GUI thread until a running export ends.
-        QThreadPool.globalInstance().start(PoolTask(0, lambda: export_model(run_dir, fmt, which, out, force),
-                                                    self._signals))
+        run_in_pool(lambda: export_model(run_dir, fmt, which, out, force),
+                    lambda result: self._on_done(0, result, None),
+                    lambda error: self._on_done(0, None, error), owner=self)
 
     def _confirm_overwrite(self, existing: list[Path]) -> None:
         names = "\n".join(printable(p) for p in existing)

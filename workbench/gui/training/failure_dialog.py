@@ -6,16 +6,18 @@ from collections.abc import Callable
 
 from PySide6.QtWidgets import QMessageBox, QWidget
 
+from workbench.engine import events as ev
 
-def failure_dialog(parent: QWidget, message: str, fault: dict | None,
-                   retry: Callable[[int], None]) -> QMessageBox:
-    """A non-modal error box for ``message``. ``fault`` is the engine's ``error`` event payload;
-    when it says out of memory, a "Retry with batch size N" button calls ``retry(N)``."""
-    box = QMessageBox(QMessageBox.Icon.Critical, "Training failed", message, parent=parent)
+
+def failure_dialog(parent: QWidget, error: ev.Error, retry: Callable[[int], None]) -> QMessageBox:
+    """A non-modal error box for the run's Error event; when it says out of memory, a
+    "Retry with batch size N" button calls ``retry(N)``."""
+    box = QMessageBox(QMessageBox.Icon.Critical, "Training failed", error.message, parent=parent)
     box.setObjectName("failureDialog")
     box.setAccessibleName("Training failed")
-    suggested = (fault or {}).get("suggested_batch_size")
-    if (fault or {}).get("reason") == "out_of_memory" and suggested and suggested < fault["batch_size"]:
+    suggested = error.details.get("suggested_batch_size")
+    if (error.reason == "out_of_memory" and suggested
+            and suggested < error.details.get("batch_size", suggested + 1)):
         button = box.addButton(f"Retry with batch size {suggested}", QMessageBox.ButtonRole.AcceptRole)
         button.setObjectName("retryButton")
         button.setToolTip("Start the run again with half the batch size")

@@ -1,6 +1,7 @@
 """The window's multi-process path: torchrun with 2 CPU processes (gloo), shown like any run."""
 
-from workbench.gui.process_worker import failure_message
+from workbench.engine.events import EpochEnd
+from workbench.gui.training.process_run import crash_message
 
 
 def _open(qtbot, window, path):
@@ -24,10 +25,10 @@ def test_two_process_run_fills_the_plots_and_stops_cleanly(qtbot, window, tiny_d
         "52 training images ÷ (batch 8 × 2 processes = effective batch 16) = 4 iterations per epoch")
     epochs = []
 
-    def on_event(kind, data):
-        if kind == "epoch_end":
-            epochs.append(data["epoch"])
-            if data["epoch"] == 2:
+    def on_event(event):
+        if isinstance(event, EpochEnd):
+            epochs.append(event.epoch)
+            if event.epoch == 2:
                 window.stop_button.click()  # reaches both processes through the stop file
 
     window.controller.event.connect(on_event)
@@ -45,12 +46,11 @@ def test_two_process_run_fills_the_plots_and_stops_cleanly(qtbot, window, tiny_d
     qtbot.waitUntil(lambda: not window.controller.running and window.start_button.isEnabled())
 
 
-def test_a_failing_process_shows_the_cli_error_not_a_traceback():
-    stderr = ("[rank1]: Traceback (most recent call last):\n[rank1]:   File ...\n"
-              "[rank0]: error: Run folder /x already exists and is not empty\n"
-              "torch.distributed.elastic.multiprocessing.errors.ChildFailedError:\n")
-    assert failure_message(stderr, 1) == "Run folder /x already exists and is not empty"
-    assert failure_message("boom\n", 3).startswith("The training processes ended with exit code 3.")
+def test_processes_that_die_without_an_error_event_are_described_by_exit_code_and_stderr():
+    # The user's message of a failure arrives as an Error event (see the refused run below);
+    # stderr is only the fallback for a crash.
+    assert crash_message("boom\n", 3).startswith("The training processes ended with exit code 3.")
+    assert crash_message("boom\n", 3).endswith("boom")
 
 
 def test_gpus_setting_shows_with_several_gpus_and_gives_the_effective_batch(qtbot, monkeypatch):
@@ -109,7 +109,7 @@ def test_a_run_that_outlives_the_wait_gets_sigterm_and_still_ends_cleanly(qtbot,
     summaries = []
     window.controller.finished.connect(summaries.append)
     with qtbot.waitSignal(window.controller.event, timeout=120_000,
-                          check_params_cb=lambda kind, data: kind == "epoch_end"):
+                          check_params_cb=lambda e: isinstance(e, EpochEnd)):
         window.controller.start(fast_config, out=str(tmp_path / "run"))
     assert window.controller.wait(1)  # no stop asked: SIGTERM after 1 ms
     qtbot.waitUntil(lambda: not window.controller.running)

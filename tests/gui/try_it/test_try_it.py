@@ -9,7 +9,7 @@ from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QFileDialog
 
-from workbench.gui.try_it import TryItView
+from workbench.gui.try_it.view import TryItView
 from workbench.predict import Predictor
 
 

@@ -11,10 +11,10 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QPushButton, QWidget
 
-import workbench.gui.preview as preview_module
+import workbench.gui.dataset.preview as preview_module
 from workbench.config import AugmentConfig, TrainConfig
 from workbench.data.scan import scan_image_folder
-from workbench.gui.preview import AugmentationPreview
+from workbench.gui.dataset.preview import AugmentationPreview
 
 
 def by_name(root: QWidget, name: str) -> QWidget:

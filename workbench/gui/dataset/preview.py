@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 
-from PySide6.QtCore import QObject, QRunnable, QSize, Qt, QThreadPool, QTimer, Signal
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
@@ -19,7 +19,8 @@ from PySide6.QtWidgets import (
 from workbench.config import TrainConfig
 from workbench.data.preview import augmentation_preview
 from workbench.gui.common import pixmap_from_array
-from workbench.gui.dataset_panel import WARNING_STYLE
+from workbench.gui.dataset.panel import WARNING_STYLE
+from workbench.gui.offthread import run_in_pool
 
 CELL_PX = 96
 CELL_SPACING = 8
@@ -27,34 +28,12 @@ DEBOUNCE_MS = 150
 NO_SAMPLES = "No training images yet: choose an image folder to preview augmentation."
 
 
-class _PreviewSignals(QObject):
-    finished = Signal(int, object)  # request id, result dict of numpy arrays
-    failed = Signal(int, str)  # request id, message
-
-
-class _PreviewJob(QRunnable):
-    """Runs :func:`augmentation_preview` on a pool thread and reports back by signal."""
-
-    def __init__(self, request: int, kwargs: dict, signals: _PreviewSignals):
-        super().__init__()
-        self.request = request
-        self.kwargs = kwargs
-        self.signals = signals
-
-    def run(self) -> None:
-        try:
-            # Looked up as a module global at call time, so tests can wrap it.
-            result = augmentation_preview(**self.kwargs)
-        except Exception as exc:  # noqa: BLE001 — shown to the user instead of lost in a thread
-            self._emit(self.signals.failed, f"{exc.__class__.__name__}: {exc}")
-        else:
-            self._emit(self.signals.finished, result)
-
-    def _emit(self, signal, value) -> None:
-        try:
-            signal.emit(self.request, value)
-        except RuntimeError:
-            pass  # the widget was closed while this ran; nobody is waiting for the result
+def _make_preview(kwargs: dict) -> dict:
+    try:
+        # Looked up as a module global at call time, so tests can wrap it.
+        return augmentation_preview(**kwargs)
+    except Exception as exc:  # the exception's class says more than its text alone
+        raise RuntimeError(f"{exc.__class__.__name__}: {exc}") from exc
 
 
 class _ImageCell(QWidget):
@@ -119,9 +98,6 @@ class AugmentationPreview(QWidget):
         self._started = 0  # the request the running (or last) job computes
         self._running = False
 
-        self._signals = _PreviewSignals(self)
-        self._signals.finished.connect(self._on_finished)
-        self._signals.failed.connect(self._on_failed)
         # Coalesces a burst of changes (typing in a spin box) into one preview.
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
@@ -263,7 +239,10 @@ class AugmentationPreview(QWidget):
         self._status.setText("Generating…")
         kwargs = dict(samples=self._samples, config=copy.deepcopy(self._config),
                       variants=self._variants, random_count=self._random_count, seed=self._seed)
-        QThreadPool.globalInstance().start(_PreviewJob(self._request, kwargs, self._signals))
+        request = self._request
+        # Not dropped when stale: a superseded result still tells _on_finished to start the newest.
+        run_in_pool(lambda: _make_preview(kwargs), lambda result: self._on_finished(request, result),
+                    lambda message: self._on_failed(request, message), owner=self)
 
     def _on_finished(self, request: int, result: dict) -> None:
         self._running = False

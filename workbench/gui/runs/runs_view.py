@@ -30,8 +30,9 @@ from PySide6.QtWidgets import (
 )
 
 from workbench.config import ConfigError, TrainConfig
-from workbench.gui.common import CallSignals, PoolTask, action_button
-from workbench.gui.run_details import RunDetails
+from workbench.gui.common import action_button
+from workbench.gui.offthread import run_in_pool
+from workbench.gui.runs.run_details import RunDetails
 from workbench.runs import RunFolder, RunInfo, default_runs_root, delete_run, list_runs, read_json_object
 from workbench.safe_text import printable
 
@@ -84,8 +85,6 @@ class RunsView(QWidget):
         self._requests = dict.fromkeys((_LIST, _OPEN, _COMPARE, _DELETE), 0)
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(2)
-        self._signals = CallSignals()
-        self._signals.done.connect(self._on_done)
         self._kinds: dict[int, int] = {}  # request id → what it was for
         self._next_request = 0
         self._build()
@@ -326,11 +325,10 @@ class RunsView(QWidget):
         self._start(_DELETE, remove)
 
     # Training in the window ---------------------------------------------------------------------
-    def training_event(self, kind: str, data: dict) -> None:
-        """The window's engine events: a new run appears in the list as soon as it starts."""
-        if kind == "run_start":
-            self._active_run = str(data["run_dir"])
-            self._refresh_when_shown()
+    def run_started(self, run_dir: str) -> None:
+        """The window's run has started: it appears in the list at once."""
+        self._active_run = str(run_dir)
+        self._refresh_when_shown()
 
     def set_training(self, running: bool) -> None:
         """While the window trains, re-run and resume wait and the run in progress cannot be
@@ -372,7 +370,9 @@ class RunsView(QWidget):
         self._next_request += 1
         self._requests[kind] = self._next_request
         self._kinds[self._next_request] = kind
-        self._pool.start(PoolTask(self._next_request, fn, self._signals))
+        request = self._next_request
+        run_in_pool(fn, lambda result: self._on_done(request, result, None),
+                    lambda error: self._on_done(request, None, error), owner=self, pool=self._pool)
 
     def _on_done(self, request: int, result, error) -> None:
         kind = self._kinds.pop(request)

@@ -11,7 +11,7 @@ pytest.importorskip("pytestqt")
 from PySide6.QtGui import QColor, QPalette  # noqa: E402
 
 from workbench.engine.trainer import Trainer  # noqa: E402
-from workbench.gui.results import ResultsView, cell_colour  # noqa: E402
+from workbench.gui.results.view import ResultsView, cell_colour  # noqa: E402
 
 NAMES = ["cat", "dog", "fox"]
 MATRIX = [[8, 1, 1], [2, 7, 0], [0, 3, 8]]  # rows: true class, columns: predicted

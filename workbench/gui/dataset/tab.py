@@ -1,0 +1,65 @@
+"""The Dataset tab: scanning the chosen folder off the GUI thread, its overview and the
+augmentation preview of its training split."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QSplitter
+
+from workbench.config import TrainConfig
+from workbench.gui.dataset.panel import DatasetPanel
+from workbench.gui.dataset.preview import AugmentationPreview
+from workbench.gui.offthread import LatestRequest, run_in_pool
+
+
+class DatasetTab(QSplitter):
+    """``open_folder(path, …)`` scans; ``scanned`` fires with the DatasetScan, or None and why."""
+
+    scanned = Signal(object, object)  # DatasetScan or None, error message or None
+
+    def __init__(self, parent=None):
+        super().__init__(Qt.Orientation.Vertical, parent)
+        self.scan = None
+        self.error: str | None = None  # why the last folder cannot be trained on
+        self.panel = DatasetPanel()
+        self.preview = AugmentationPreview()
+        self.preview.setToolTip("Training images as the model sees them after random augmentation; "
+                                "changes with the augmentation settings.")
+        self.addWidget(self.panel)
+        self.addWidget(self.preview)
+        self._scan_request = LatestRequest()  # a newer folder replaces a scan still running
+
+    def open_folder(self, path: str | Path, max_megapixels: float) -> None:
+        from workbench.data.scan import scan_image_folder
+
+        path = str(path)
+        run_in_pool(lambda: scan_image_folder(path, max_megapixels), self._on_scanned,
+                    self._on_refused, owner=self, wanted=self._scan_request.next())
+
+    def _on_scanned(self, scan) -> None:
+        self.scan, self.error = scan, None
+        self.panel.show_scan(scan)
+        self.scanned.emit(scan, None)
+
+    def _on_refused(self, message: str) -> None:
+        self.scan, self.error = None, message
+        self.panel.show_error(message)
+        self.scanned.emit(None, message)
+
+    def show_split(self, config: TrainConfig) -> int | None:
+        """Preview the training split ``config`` makes of the scan; its size (None: no scan)."""
+        from workbench.data.prepare import split_samples
+
+        if self.scan is None:
+            return None
+        train, _val = split_samples(self.scan, config)
+        self.preview.set_samples(train, self.scan.class_names)
+        self.preview.set_config(config)
+        return len(train)
+
+    def show_skipped(self, skipped: list) -> None:
+        """Files the run could not decode join the list of skipped files."""
+        if self.scan is not None:
+            self.panel.show_skipped(skipped, self.scan.root)

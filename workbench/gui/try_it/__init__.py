@@ -1,0 +1,1 @@
+"""The try_it tab."""
