@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from workbench import __version__
-from workbench.export import FORMATS, ExportError, default_export_path, export_model, save_weights
+from workbench.export import FORMATS, ExportError, default_export_path, export_model
 from workbench.model_files import detect_format, metadata_path_for
 from workbench.predict import Predictor
 
@@ -131,17 +131,6 @@ def test_bad_requests_are_refused_with_the_reason(trained_run, tmp_path, booby_t
     (run / "checkpoints" / "last.pt").unlink()
     with pytest.raises(ExportError, match="no last checkpoint"):
         export_model(run, "pt", checkpoint="last")
-
-
-def test_save_weights_for_the_window_still_writes_plain_files(trained_run, tmp_path):
-    from safetensors.torch import load_file
-
-    out = save_weights(trained_run, "best", tmp_path / "w.safetensors")
-    assert "head.2.weight" in load_file(str(out))
-    out = save_weights(trained_run, "last", tmp_path / "w.pt")
-    assert "head.2.weight" in torch.load(out, weights_only=True)
-    with pytest.raises(ValueError, match=r"\.pt or \.safetensors"):
-        save_weights(trained_run, "best", tmp_path / "w.h5")
 
 
 def test_formats_are_recognised_by_contents_not_names(exports, tmp_path):

@@ -57,7 +57,7 @@ from workbench.runs import (
 from workbench.torchscript_trust import record_trusted
 
 __all__ = ["CHECKPOINTS", "FORMATS", "ExportError", "ExportResult", "default_export_path",
-           "export_model", "save_weights"]
+           "export_model"]
 
 FORMATS = ("pt", "safetensors", "torchscript", "onnx")
 CHECKPOINTS = ("best", "last")
@@ -268,20 +268,3 @@ def _check_batch(meta: ModelMetadata, state: dict) -> tuple[np.ndarray, str]:
     rng = np.random.default_rng(0)
     noise = rng.integers(0, 256, (_CHECK_IMAGES, meta.image_size, meta.image_size, 3), dtype=np.uint8)
     return to_model_input(noise, meta.mean, meta.std), "random images (the run's data folder is gone)"
-
-
-# The window's "Save weights" action ------------------------------------------------------------
-WEIGHT_FORMATS = {".pt": "PyTorch state_dict", ".safetensors": "safetensors"}
-
-
-def save_weights(run_dir: str | Path, which: str, out_path: str | Path) -> Path:
-    """Write the weights of checkpoint ``which`` (best or last) to ``out_path``, verified.
-
-    The format follows the suffix: ``.safetensors`` or ``.pt`` (a plain state_dict); the
-    metadata goes beside it as ``<file>.json``.
-    """
-    out_path = Path(out_path)
-    if out_path.suffix not in WEIGHT_FORMATS:
-        raise ValueError(f"choose a .pt or .safetensors file name, not {out_path.name}")
-    fmt = "safetensors" if out_path.suffix == ".safetensors" else "pt"
-    return export_model(run_dir, fmt, which, out_path).path
