@@ -5,6 +5,18 @@ from PySide6.QtCore import QSettings
 
 
 @pytest.fixture
+def shown(qtbot):
+    """``shown(widget, size=(w, h))``: the widget registered with qtbot, resized, on screen."""
+    def show(widget, size=None):
+        qtbot.addWidget(widget)
+        if size:
+            widget.resize(*size)
+        widget.show()
+        return widget
+    return show
+
+
+@pytest.fixture
 def window(qtbot, qapp, tmp_path):
     from workbench.gui.app import make_application
     from workbench.gui.main_window import MainWindow

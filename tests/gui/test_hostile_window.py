@@ -21,11 +21,8 @@ import hostile_runs as hr  # noqa: E402
 
 
 @pytest.fixture
-def view(qtbot):
-    widget = TryItView()
-    qtbot.addWidget(widget)
-    widget.show()
-    return widget
+def view(shown):
+    return shown(TryItView())
 
 
 def test_a_foreign_torchscript_is_only_loaded_after_the_user_says_so(qtbot, view, tmp_path):

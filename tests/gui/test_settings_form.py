@@ -10,11 +10,8 @@ FORM_SETTINGS = {path: s for path, s in all_settings().items() if s.in_form}
 
 
 @pytest.fixture
-def form(qtbot):
-    widget = SettingsForm()
-    qtbot.addWidget(widget)
-    widget.show()
-    return widget
+def form(shown):
+    return shown(SettingsForm())
 
 
 def _attribute(path: str) -> str:

@@ -33,11 +33,8 @@ def scan(tiny_data):
 
 
 @pytest.fixture
-def preview(qtbot):
-    widget = AugmentationPreview()
-    qtbot.addWidget(widget)
-    widget.show()
-    return widget
+def preview(shown):
+    return shown(AugmentationPreview())
 
 
 @pytest.fixture

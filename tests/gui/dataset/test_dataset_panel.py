@@ -25,12 +25,8 @@ def loaded_thumbnails(panel: DatasetPanel) -> list[QLabel]:
 
 
 @pytest.fixture
-def panel(qtbot):
-    widget = DatasetPanel()
-    qtbot.addWidget(widget)
-    widget.resize(900, 900)
-    widget.show()
-    return widget
+def panel(shown):
+    return shown(DatasetPanel(), size=(900, 900))
 
 
 @pytest.fixture

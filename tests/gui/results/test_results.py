@@ -54,12 +54,8 @@ def summary(tmp_path) -> dict:
 
 
 @pytest.fixture
-def view(qtbot):
-    widget = ResultsView()
-    qtbot.addWidget(widget)
-    widget.resize(900, 700)
-    widget.show()
-    return widget
+def view(shown):
+    return shown(ResultsView(), size=(900, 700))
 
 
 def _show(qtbot, view, summary):

@@ -17,12 +17,18 @@ def _batch(i) -> ev.BatchEnd:
     return ev.BatchEnd(epoch=1, iteration=i, iterations=10, loss=1.0, lr=0.1, images_per_sec=100.0)
 
 
-def test_the_eta_is_shown_while_training_and_cleared_when_the_run_ends(qtbot):
+def _panel(qtbot):
+    """A panel on a session whose clock the test sets (``now[0]``), after a run started."""
     now = [0.0]
     session = TrainingSession(clock=lambda: now[0])
     panel = ProgressPanel(session)
     qtbot.addWidget(panel)
     session.handle(_start())
+    return panel, session, now
+
+
+def test_the_eta_is_shown_while_training_and_cleared_when_the_run_ends(qtbot):
+    panel, session, now = _panel(qtbot)
     for i in range(1, 6):
         now[0] += 1.0
         session.handle(_batch(i))
@@ -37,11 +43,7 @@ def test_the_eta_is_shown_while_training_and_cleared_when_the_run_ends(qtbot):
 
 
 def test_a_failed_run_clears_the_eta_too(qtbot):
-    now = [0.0]
-    session = TrainingSession(clock=lambda: now[0])
-    panel = ProgressPanel(session)
-    qtbot.addWidget(panel)
-    session.handle(_start())
+    panel, session, now = _panel(qtbot)
     now[0] = 2.0
     session.handle(_batch(1))
     panel.show_latest()

@@ -14,12 +14,8 @@ from workbench.predict import Predictor
 
 
 @pytest.fixture
-def view(qtbot):
-    widget = TryItView()
-    qtbot.addWidget(widget)
-    widget.resize(800, 600)
-    widget.show()
-    return widget
+def view(shown):
+    return shown(TryItView(), size=(800, 600))
 
 
 def _drop(widget, paths) -> bool:
