@@ -178,6 +178,12 @@ class TrainConfig:
     val_fraction: float = setting(0.2, "Validation fraction", "Share of each class held out to measure "
                                   "accuracy on images the model never trains on.", "Data", min=0, max=1,
                                   min_inclusive=False, max_inclusive=False, step=0.05)
+    test_fraction: float = setting(0.0, "Test fraction", "Share of each class kept apart as a test set: "
+                                   "scored once, at the end, with the weights the run keeps, and never "
+                                   "used to choose anything (best epoch, early stopping, schedule). "
+                                   "Carved out before the validation split; a folder with its own "
+                                   "test/ subfolder uses that instead.", "Data", min=0, max=1,
+                                   max_inclusive=False, step=0.05)
     seed: int = setting(0, "Seed", "Fixes the random split, shuffling and augmentation so a run can be "
                         "repeated.", "Data", min=0, max=2**63 - 1)
     max_image_megapixels: float = setting(89.0, "Max image size", "Larger images are skipped as possible "
@@ -214,6 +220,9 @@ class TrainConfig:
                 out.append("choose either pretrained weights or a local weights file, not both")
             if self.weights_path and not Path(self.weights_path).is_file():
                 out.append(f"weights file not found: {self.weights_path}")
+        if not bad.keys() & {"val_fraction", "test_fraction"} and self.val_fraction + self.test_fraction >= 1:
+            out.append(f"validation fraction {self.val_fraction} and test fraction {self.test_fraction} "
+                       "leave no images to train on; together they must stay below 1")
         if self.data_dir is not None and "data_dir" not in bad and not self.data_dir.strip():
             out.append("image folder is empty; choose a folder")
         out.extend(bad.values())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from workbench.config import TrainConfig
 from workbench.data.loader import CachedImages, StreamingImages, cache_bytes, load_images
@@ -15,12 +16,21 @@ from workbench.resources_path import sample_data_dir
 NO_VALIDATION_IMAGES = "No images left for validation; add images or raise the validation fraction."
 
 
+class DataSplit(NamedTuple):
+    """``(path, label)`` lists: training, validation, and the held-out test set (may be empty)."""
+
+    train: list[tuple[str, int]]
+    val: list[tuple[str, int]]
+    test: list[tuple[str, int]]
+
+
 @dataclass
 class PreparedData:
     scan: DatasetScan
     train: CachedImages | StreamingImages
     val: CachedImages | StreamingImages
     decode_seconds: float = 0.0  # filling the in-memory cache (0 when streaming from disk)
+    test: CachedImages | StreamingImages | None = None  # scored once, at the end
 
     @property
     def class_names(self) -> list[str]:
@@ -31,11 +41,24 @@ def data_dir_of(config: TrainConfig) -> str:
     return str(config.data_dir) if config.data_dir else str(sample_data_dir())
 
 
-def split_samples(scan: DatasetScan, config: TrainConfig):
-    """Training and validation ``(path, label)`` lists: the folder's own split, else a seeded one."""
+def split_dataset(scan: DatasetScan, config: TrainConfig) -> DataSplit:
+    """The folder's own train/val(/test) split, else a seeded stratified one: the test set is
+    carved out first (``test_fraction`` of each class), then validation takes ``val_fraction`` of
+    the whole from what is left. With no test fraction the split is what it always was."""
     if scan.presplit:
-        return scan.samples["train"], scan.samples["val"]
-    return stratified_split(scan.samples["all"], config.val_fraction, config.seed)
+        return DataSplit(scan.samples["train"], scan.samples["val"], scan.samples.get("test", []))
+    rest, test = scan.samples["all"], []
+    if config.test_fraction > 0:
+        rest, test = stratified_split(rest, config.test_fraction, config.seed)
+    val_share = config.val_fraction / (1 - config.test_fraction)
+    train, val = stratified_split(rest, val_share, config.seed)
+    return DataSplit(train, val, test)
+
+
+def split_samples(scan: DatasetScan, config: TrainConfig):
+    """Training and validation ``(path, label)`` lists (the test set kept out)."""
+    split = split_dataset(scan, config)
+    return split.train, split.val
 
 
 def prepare_data(config: TrainConfig, *, log: Callable[[str], None] = print,
@@ -45,10 +68,13 @@ def prepare_data(config: TrainConfig, *, log: Callable[[str], None] = print,
     when the set fits ``cache_budget_mb``."""
     if scan is None or scan.root != data_dir_of(config):
         scan = scan_image_folder(data_dir_of(config), config.max_image_megapixels)
-    train_samples, val_samples = split_samples(scan, config)
+    train_samples, val_samples, test_samples = split_dataset(scan, config)
     if not val_samples:
         raise DatasetError(NO_VALIDATION_IMAGES)
-    needed = cache_bytes(len(train_samples) + len(val_samples), config.image_size)
+    if scan.presplit and config.test_fraction > 0:
+        log(f"The folder has its own split{' with a test/ folder' if test_samples else ''}: the test "
+            "fraction setting is not used.")
+    needed = cache_bytes(len(train_samples) + len(val_samples) + len(test_samples), config.image_size)
     cache = needed <= config.cache_budget_mb * 2**20
     if cache:
         log(f"Decoding {len(train_samples) + len(val_samples)} images into memory "
@@ -79,10 +105,15 @@ def prepare_data(config: TrainConfig, *, log: Callable[[str], None] = print,
                         pin_memory=pin_memory, progress=train_progress, on_failed=skip)
     val = load_images(val_samples, config.image_size, cache=cache, workers=config.workers,
                       pin_memory=pin_memory, progress=val_progress, on_failed=skip)
+    test = None
+    if test_samples:
+        log(f"Test set: {len(test_samples)} images kept apart, scored once at the end.")
+        test = load_images(test_samples, config.image_size, cache=cache, workers=config.workers,
+                           pin_memory=pin_memory, on_failed=skip)
     decode_seconds = time.perf_counter() - started if cache else 0.0
     if cache:
         log(f"Decoded {total} images in {decode_seconds:.1f} s "
             f"({total / max(decode_seconds, 1e-9):.0f} images/s).")
     if len(train) == 0 or len(val) == 0:
         raise DatasetError("No decodable images left for training or validation.")
-    return PreparedData(scan, train, val, decode_seconds)
+    return PreparedData(scan, train, val, decode_seconds, test)

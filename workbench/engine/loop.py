@@ -161,12 +161,13 @@ class FitLoop:
     def lr(self) -> float:
         return float(self.optimizer.param_groups[0]["lr"])
 
-    def evaluate(self, collect: bool = False) -> dict:
-        """Loss and accuracy on the validation set. Each process scores its part and the sums are
-        combined; ``collect`` (the final report) scores all of it on every process."""
-        result = evaluate(self.model, self.data.val, self.config.batch_size * 2, self._prepare_eval,
+    def evaluate(self, collect: bool = False, source=None) -> dict:
+        """Loss and accuracy on the validation set (or ``source``). Each process scores its part and
+        the sums are combined; ``collect`` (the final reports) scores all of it on every process."""
+        source = self.data.val if source is None else source
+        result = evaluate(self.model, source, self.config.batch_size * 2, self._prepare_eval,
                           self.criterion, self.device, self.amp, collect=collect,
-                          indices=None if collect else self.dist.val_indices(len(self.data.val)))
+                          indices=None if collect else self.dist.val_indices(len(source)))
         return result if collect else self.dist.reduce_evaluation(result)
 
     def _prepare_eval(self, images: torch.Tensor) -> torch.Tensor:

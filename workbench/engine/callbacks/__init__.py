@@ -13,10 +13,11 @@ from workbench.engine.callbacks.lr_schedule import LRSchedule
 from workbench.engine.callbacks.publisher import EventPublisher
 from workbench.engine.callbacks.report import FinalReport
 from workbench.engine.callbacks.run_files import SummaryWriter
+from workbench.engine.callbacks.test_set import TestSetReport
 
 __all__ = ["HOOKS", "BackboneFreezing", "BestCheckpoint", "Callback", "CallbackList", "CheckpointSaver",
            "EarlyStoppingCallback", "EmptyPassGuard", "EventPublisher", "FinalReport", "LRSchedule",
-           "NonFiniteLossGuard", "SummaryWriter", "default_callbacks"]
+           "NonFiniteLossGuard", "SummaryWriter", "TestSetReport", "default_callbacks"]
 
 
 def default_callbacks(config: TrainConfig, best: BestCheckpoint) -> list[Callback]:
@@ -31,6 +32,7 @@ def default_callbacks(config: TrainConfig, best: BestCheckpoint) -> list[Callbac
         best,
         CheckpointSaver(best),
         FinalReport(),  # after the checkpoint writer has landed best.pt
+        TestSetReport(),  # with the weights FinalReport settled on
         SummaryWriter(),
         EventPublisher(),
     ]
