@@ -13,7 +13,9 @@ def evaluate(model: nn.Module, source, batch_size: int, prepare: Callable[[torch
              criterion: nn.Module, device: torch.device, amp: bool,
              collect: bool = False, indices: torch.Tensor | None = None) -> dict:
     """Mean loss and accuracy over ``source`` (or its ``indices``); with ``collect`` also every
-    prediction. ``loss_sum`` and ``correct`` let several processes combine their parts exactly.
+    prediction, its confidence and the class probabilities (``probabilities``: a float tensor
+    [N, classes], the out-of-fold predictions of cross-validation). ``loss_sum`` and ``correct``
+    let several processes combine their parts exactly.
 
     Runs in inference mode (no autograd bookkeeping at all); the caller passes a batch larger than
     training's, as nothing is kept for a backward pass. Sums stay on the device and are read once
@@ -23,7 +25,7 @@ def evaluate(model: nn.Module, source, batch_size: int, prepare: Callable[[torch
     loss_sum = torch.zeros((), device=device)
     correct = torch.zeros((), device=device, dtype=torch.long)
     seen = 0
-    preds, confs, labels = [], [], []
+    preds, probs, labels = [], [], []
     order = torch.arange(len(source)) if indices is None else indices
     for images, y in source.batches(order, batch_size):
         y = y.to(device, non_blocking=True)
@@ -37,7 +39,7 @@ def evaluate(model: nn.Module, source, batch_size: int, prepare: Callable[[torch
         seen += len(y)
         if collect:
             preds.append(pred.cpu())
-            confs.append(torch.softmax(logits, 1).max(1).values.cpu())
+            probs.append(torch.softmax(logits, 1).cpu())
             labels.append(y.cpu())
     result = {
         "loss": (loss_sum / max(seen, 1)).item(),
@@ -48,7 +50,8 @@ def evaluate(model: nn.Module, source, batch_size: int, prepare: Callable[[torch
     }
     if collect:
         result["predictions"] = torch.cat(preds).tolist() if preds else []
-        result["confidences"] = torch.cat(confs).tolist() if confs else []
+        result["probabilities"] = torch.cat(probs) if probs else torch.zeros((0, 0))
+        result["confidences"] = result["probabilities"].max(1).values.tolist() if probs else []
         result["labels"] = torch.cat(labels).tolist() if labels else []
     return result
 

@@ -158,9 +158,38 @@ class Error(Event):
         return base
 
 
+# Studies (runs of runs): a cross-validation announces each fold; the fold's own run events come
+# in between, as for any run.
+@dataclass(frozen=True)
+class FoldStart(Event):
+    kind: ClassVar[str] = "fold_start"
+    fold: int  # 1-based
+    folds: int
+    run_dir: str
+
+
+@dataclass(frozen=True)
+class FoldEnd(Event):
+    kind: ClassVar[str] = "fold_end"
+    fold: int
+    folds: int
+    run_dir: str
+    status: str
+    history: list[dict] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class StudyEnd(Event):
+    """A study finished (or stopped, ``summary["complete"]`` False): its summary file's content."""
+
+    kind: ClassVar[str] = "study_end"
+    summary: dict
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.kind: cls for cls in (RunStart, CacheProgress, EpochStart, BatchEnd, EpochEnd,
-                              CheckpointSaved, EarlyStop, Log, RunEnd, Error)}
+                              CheckpointSaved, EarlyStop, Log, RunEnd, Error,
+                              FoldStart, FoldEnd, StudyEnd)}
 
 
 def event_from_dict(data: dict[str, Any]) -> Event | None:

@@ -51,11 +51,13 @@ class Trainer(FitLoop):
     ``resume`` continues an existing run folder from its ``last.pt``. ``callbacks`` are added
     after the standard ones (:func:`~workbench.engine.callbacks.default_callbacks`), or replace
     them with ``standard_callbacks=False`` (a study that is not a training, e.g. the LR finder).
+    ``data`` is images already split and decoded (a study's folds share one decode).
     """
 
     def __init__(self, config: TrainConfig, out: str | Path | None = None, *,
                  resume: str | Path | None = None, runs_root: str | Path | None = None,
-                 scan=None, callbacks: list[Callback] = (), standard_callbacks: bool = True):
+                 scan=None, callbacks: list[Callback] = (), standard_callbacks: bool = True,
+                 data: PreparedData | None = None):
         self.config = config.validate()
         self.resuming = resume is not None
         if self.resuming:
@@ -67,6 +69,7 @@ class Trainer(FitLoop):
         self.dist.set_log(self.log)
         self._lock = None
         self._pending_log: list[str] | None = []  # lines held back until the folder is ours
+        self._given_data = data
         try:
             # Refusals known before training (no images, one class, a batch larger than the set)
             # come before a run folder exists, so they leave nothing behind.
@@ -83,6 +86,7 @@ class Trainer(FitLoop):
         # early is described by the same code as one failing late.
         self.history: list[dict] = []
         self.report: dict = {}  # the end-of-run report, filled by callbacks (FinalReport)
+        self.final_evaluation: dict | None = None  # FinalReport's scoring of the validation set
         self.summary: dict | None = None
         self.data: PreparedData | None = None
         self.model: nn.Module | None = None
@@ -161,7 +165,7 @@ class Trainer(FitLoop):
         for note in cfg.notes():
             self.log(f"Note: {note}")
 
-        self.data = prepare_data(
+        self.data = self._given_data or prepare_data(
             cfg, log=self.log, pin_memory=self.device.type == "cuda", scan=self._scan,
             progress=ev.throttled_progress(
                 lambda done, total: self.emit(ev.CacheProgress(done=done, total=total))))
@@ -205,6 +209,9 @@ class Trainer(FitLoop):
     def _preflight(self, scan):
         """The scan (reused from the window when it is of this folder) and the refusals it allows."""
         cfg = self.config
+        if self._given_data is not None:
+            self._check_batch_size(self.dist.shard_size(len(self._given_data.train)))
+            return self._given_data.scan
         if scan is None or scan.root != data_dir_of(cfg):
             scan = scan_image_folder(data_dir_of(cfg), cfg.max_image_megapixels)
         train, val = split_samples(scan, cfg)

@@ -9,7 +9,8 @@ MAX_MISCLASSIFIED = 200
 
 
 class FinalReport(Callback):
-    """Puts the confusion matrix, per-class metrics and misclassified images into ``run.report``.
+    """Puts the confusion matrix, per-class metrics and misclassified images into ``run.report``,
+    and the evaluation itself (with every image's class probabilities) in ``run.final_evaluation``.
 
     The weights reported are the best epoch's when ``restore_best_weights`` is set, and always
     after a failure (the last weights may be the ones that diverged).
@@ -25,6 +26,7 @@ class FinalReport(Callback):
                 run.model.load_state_dict(best["model"])
                 run.log(f"Restored the weights of the best epoch ({run.best.epoch}).")
         final = run.evaluate(collect=True)
+        run.final_evaluation = final  # the scored validation set, for callbacks after this one
         run.report.update(class_report(final["labels"], final["predictions"], run.data.class_names))
         run.report["final_val_loss"], run.report["final_val_acc"] = final["loss"], final["accuracy"]
         paths = _scored_paths(run.data.val, len(final["labels"]))
