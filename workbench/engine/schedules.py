@@ -15,6 +15,8 @@ had never been interrupted.
 
 **Several parameter groups** (layer-wise learning rates, ``layer_lr_decay``): every schedule scales
 each group's own rate, so their ratios hold throughout; one-cycle peaks at each group's own rate.
+(Extended, one-cycle's cosine tail then ends at 0 rather than at 1/250000 of each rate: a cosine
+has one floor for all groups, and 0 is the one that keeps the ratios.)
 The rate reported (:attr:`Schedule.lr`) is the last group's: the head's.
 """
 
@@ -59,9 +61,9 @@ class Schedule:
         else:
             raise ValueError(f"unknown schedule {self.name!r}")
         self._final_lr = config.lr / _ONE_CYCLE_FINAL_DIVISOR if self.per_batch else 0.0
-        if self.per_batch:  # the extension's floor is one for all groups: the lowest group's end
-            rates = [group.get("max_lr", group["lr"]) for group in optimizer.param_groups]
-            self._final_lr *= min(rates) / max(max(rates), 1e-300)
+        if len(optimizer.param_groups) > 1:
+            # The extension's cosine has one floor for all groups: 0 keeps their ratios exact.
+            self._final_lr = 0.0
         self._total_batch_steps = epochs * max(steps_per_epoch, 1)
         self._batch_steps = 0
         self._lr_used: float | None = None  # the rate of the last epoch (or batch) trained
