@@ -96,3 +96,46 @@ def test_freezing_leaves_only_the_head_trainable_and_backbone_batchnorm_in_eval(
 def test_normalisation_follows_the_weights():
     assert models.normalization("resnet18", pretrained=True) == (models.IMAGENET_MEAN, models.IMAGENET_STD)
     assert models.normalization("resnet18", pretrained=False) == (models.SCRATCH_MEAN, models.SCRATCH_STD)
+
+
+def _meta_model(name):
+    """The architecture without weights (instant), or for real where a builder needs tensors."""
+    try:
+        with torch.device("meta"):
+            return build_model(name, 3, image_size=32, log=lambda m: None)
+    except NotImplementedError:  # regnet computes its widths with tensors
+        return build_model(name, 3, image_size=32, log=lambda m: None)
+
+
+@pytest.mark.parametrize("name", MODEL_NAMES)
+def test_layer_groups_hold_every_parameter_once_in_order_from_stem_to_head(name):
+    model = _meta_model(name)
+    groups = models.layer_groups(model, name)
+    names = [group for group, _ in groups]
+    assert names == models.layer_group_names(name)
+    assert len(set(names)) == len(names) and len(names) >= 4
+    assert names[-1] == "head" and all(params for _, params in groups)
+    # Concatenated, the groups are the model's parameters in its own (input → output) order:
+    # every parameter exactly once, and each group after the one it follows in the network.
+    assert [id(p) for _, params in groups for p in params] == [id(p) for p in model.parameters()]
+    # The head is what freezing the backbone leaves trainable.
+    keep = models.MODELS[name].trainable_with_frozen_backbone
+    head = {id(p) for n, p in model.named_parameters() if n.startswith(keep)}
+    assert {id(p) for p in groups[-1][1]} == head
+
+
+def test_resnet_layer_groups_are_its_stages():
+    assert models.layer_group_names("resnet18") == ["stem", "layer1", "layer2", "layer3", "layer4", "head"]
+    assert models.layer_group_names("small_cnn") == ["block1", "block2", "block3", "block4", "head"]
+
+
+def test_training_the_last_groups_freezes_the_earlier_ones_and_their_batchnorm():
+    model = build_model("resnet18", 4, image_size=32, log=lambda m: None)
+    models.set_trainable_groups(model, "resnet18", 3)  # head, layer4, layer3
+    trainable = {n.split(".")[0] for n, p in model.named_parameters() if p.requires_grad}
+    assert trainable == {"fc", "layer4", "layer3"}
+    assert not model.bn1.training and not model.layer2[0].bn1.training
+    assert model.layer3[0].bn1.training and model.layer4[1].bn2.training
+    models.set_trainable_groups(model, "resnet18", None)
+    assert count_parameters(model, trainable_only=True) == count_parameters(model)
+    assert model.bn1.training

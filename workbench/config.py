@@ -37,6 +37,7 @@ def _model_names() -> tuple[str, ...]:
 
 
 _AUG = "Augmentation"
+_FT = "Fine-tuning"
 
 
 @dataclass
@@ -118,8 +119,16 @@ class TrainConfig:
                                        "weights file instead of random or downloaded weights.", "Model",
                                        flag="weights", file_filter="Weights (*.safetensors *.pt *.pth)")
     freeze_backbone_epochs: int = setting(0, "Freeze backbone epochs", "Train only the new classifier "
-                                          "head for this many epochs, then the whole network.", "Model",
+                                          "head for this many epochs, then the whole network.", _FT,
                                           unit="epochs", min=0, max=_MANY)
+    unfreeze_every: int = setting(0, "Unfreeze every", "Gradual unfreezing: after the frozen-backbone "
+                                  "epochs, release one more layer group from the top every this many "
+                                  "epochs until all train; 0: release them all at once.", _FT,
+                                  unit="epochs", min=0, max=_MANY)
+    layer_lr_decay: float = setting(1.0, "Layer learning-rate decay", "Layer-wise learning rates: the "
+                                    "head trains at the learning rate and each earlier layer group at "
+                                    "this factor times the next one's; 1: one rate for all.", _FT,
+                                    min=0, min_inclusive=False, max=1, decimals=3, step=0.05)
 
     epochs: int = setting(10, "Epochs", "An epoch is one full pass over every training image.",
                           "Training", unit="epochs", min=1, max=_MANY)
@@ -237,6 +246,9 @@ class TrainConfig:
         out: list[str] = []
         if self.early_stopping and self.patience >= self.epochs:
             out.append(f"Patience {self.patience} ≥ epochs {self.epochs}: early stopping cannot trigger.")
+        if self.unfreeze_every and not self.freeze_backbone_epochs:
+            out.append("Gradual unfreezing without frozen-backbone epochs releases the first layer "
+                       "group at epoch 1: the head never trains alone first.")
         if self.mixed_precision and self.device == "cpu":
             out.append("Mixed precision only applies on a CUDA GPU.")
         return out

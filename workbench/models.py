@@ -20,24 +20,55 @@ class WeightsError(RuntimeError):
     """Pretrained or local weights could not be obtained or do not fit the model."""
 
 
+# A layer group: its name and the parameter-name prefixes (module paths, or a parameter's own
+# name) it holds.
+LayerGroup = tuple[str, tuple[str, ...]]
+
+
 @dataclass(frozen=True)
 class ModelSpec:
     name: str
     head: str  # dotted path of the final Linear layer, replaced for N classes
     trainable_with_frozen_backbone: str  # parameter-name prefix left trainable while frozen
     description: str
+    # The backbone's layer groups from the input (stem) to the last stage; the head (every
+    # parameter under trainable_with_frozen_backbone) is the group after them. Gradual unfreezing
+    # releases them from the top and layer-wise learning rates decay along them.
+    layers: tuple[LayerGroup, ...] = ()
 
 
+def _stages(parent: str, *stages: tuple[str, range]) -> tuple[LayerGroup, ...]:
+    """Groups of consecutive children of ``parent`` (``features.0`` …), one per stage."""
+    return tuple((name, tuple(f"{parent}.{i}" for i in blocks)) for name, blocks in stages)
+
+
+# Stages end where the resolution halves (as ResNet's layer1-4 do: 1/4 … 1/32 of the input); the
+# layer that halves it opens the stage, as timm groups ConvNeXt's downsampling layers.
+_RESNET = (("stem", ("conv1", "bn1")), *((f"layer{i}", (f"layer{i}",)) for i in range(1, 5)))
 _SPECS = [
-    ModelSpec("small_cnn", "head.2", "head.", "Small built-in CNN (~0.1 M params) for quick runs"),
-    ModelSpec("resnet18", "fc", "fc.", "ResNet-18"),
-    ModelSpec("resnet50", "fc", "fc.", "ResNet-50"),
-    ModelSpec("mobilenet_v3_small", "classifier.3", "classifier.", "MobileNetV3 small"),
-    ModelSpec("mobilenet_v3_large", "classifier.3", "classifier.", "MobileNetV3 large"),
-    ModelSpec("efficientnet_b0", "classifier.1", "classifier.", "EfficientNet-B0"),
-    ModelSpec("convnext_tiny", "classifier.2", "classifier.", "ConvNeXt tiny"),
-    ModelSpec("regnet_y_400mf", "fc", "fc.", "RegNetY 400MF"),
-    ModelSpec("vit_b_16", "heads.head", "heads.", "Vision Transformer B/16"),
+    ModelSpec("small_cnn", "head.2", "head.", "Small built-in CNN (~0.1 M params) for quick runs",
+              _stages("features", *((f"block{i + 1}", range(i, i + 1)) for i in range(4)))),
+    ModelSpec("resnet18", "fc", "fc.", "ResNet-18", _RESNET),
+    ModelSpec("resnet50", "fc", "fc.", "ResNet-50", _RESNET),
+    ModelSpec("mobilenet_v3_small", "classifier.3", "classifier.", "MobileNetV3 small",
+              _stages("features", ("stem", range(0, 1)), ("stage1", range(1, 2)), ("stage2", range(2, 4)),
+                      ("stage3", range(4, 9)), ("stage4", range(9, 13)))),
+    ModelSpec("mobilenet_v3_large", "classifier.3", "classifier.", "MobileNetV3 large",
+              _stages("features", ("stem", range(0, 2)), ("stage1", range(2, 4)), ("stage2", range(4, 7)),
+                      ("stage3", range(7, 13)), ("stage4", range(13, 17)))),
+    ModelSpec("efficientnet_b0", "classifier.1", "classifier.", "EfficientNet-B0",
+              _stages("features", ("stem", range(0, 2)), ("stage1", range(2, 3)), ("stage2", range(3, 4)),
+                      ("stage3", range(4, 6)), ("stage4", range(6, 9)))),
+    ModelSpec("convnext_tiny", "classifier.2", "classifier.", "ConvNeXt tiny",
+              _stages("features", ("stem", range(0, 1)), ("stage1", range(1, 2)), ("stage2", range(2, 4)),
+                      ("stage3", range(4, 6)), ("stage4", range(6, 8)))),
+    ModelSpec("regnet_y_400mf", "fc", "fc.", "RegNetY 400MF",
+              (("stem", ("stem",)), *((f"block{i}", (f"trunk_output.block{i}",)) for i in range(1, 5)))),
+    # Per encoder block, as timm's layer decay does; the final LayerNorm goes with the last block.
+    ModelSpec("vit_b_16", "heads.head", "heads.", "Vision Transformer B/16",
+              (("embed", ("class_token", "conv_proj", "encoder.pos_embedding")),
+               *((f"encoder_layer_{i}", (f"encoder.layers.encoder_layer_{i}",)) for i in range(11)),
+               ("encoder_layer_11", ("encoder.layers.encoder_layer_11", "encoder.ln")))),
 ]
 MODELS: dict[str, ModelSpec] = {spec.name: spec for spec in _SPECS}
 MODEL_NAMES: tuple[str, ...] = tuple(MODELS)
@@ -199,20 +230,61 @@ def load_weights_file(model: nn.Module, path: str | Path, log=print) -> None:
         f"; {skipped} kept their fresh values (e.g. the new classifier head)." if skipped else "."))
 
 
-def set_backbone_frozen(model: nn.Module, name: str, frozen: bool) -> None:
-    """Freeze every parameter except the classifier's (transfer learning), or unfreeze all.
+def layer_groups(model: nn.Module, name: str) -> list[tuple[str, list[nn.Parameter]]]:
+    """The model's parameters in layer groups, from the stem to the last stage, then ``"head"``.
 
-    Batch-norm layers inside a frozen backbone are kept in eval mode (as Keras does for
+    Every parameter is in exactly one group (a ValueError names one that is in none); within a
+    group they keep the model's order.
+    """
+    groups = _group_prefixes(name)
+    out: list[tuple[str, list[nn.Parameter]]] = [(group, []) for group, _ in groups]
+    for pname, param in model.named_parameters():
+        index = _group_of(groups, pname)
+        if index is None:
+            raise ValueError(f"parameter {pname} of {name} is in none of its layer groups")
+        out[index][1].append(param)
+    return out
+
+
+def layer_group_names(name: str) -> list[str]:
+    """The names of ``name``'s layer groups, stem first, ``"head"`` last."""
+    return [group for group, _ in _group_prefixes(name)]
+
+
+def set_trainable_groups(model: nn.Module, name: str, trainable: int | None) -> None:
+    """Train only the last ``trainable`` layer groups (1: the head alone; None: every group).
+
+    Batch-norm layers of the frozen groups are kept in eval mode (as Keras does for
     non-trainable layers) so their running statistics stay those of the pretrained weights.
     """
-    keep = MODELS[name].trainable_with_frozen_backbone
+    groups = _group_prefixes(name)
+    first_trainable = 0 if trainable is None else max(len(groups) - trainable, 0)
+    # Anything outside every group counts as the backbone's first layers: frozen with them.
     for pname, param in model.named_parameters():
-        param.requires_grad_(not frozen or pname.startswith(keep))
+        param.requires_grad_((_group_of(groups, pname) or 0) >= first_trainable)
     model.train()
-    if frozen:
-        for mname, module in model.named_modules():
-            if isinstance(module, nn.modules.batchnorm._BatchNorm) and not mname.startswith(keep):
+    for mname, module in model.named_modules():
+        if isinstance(module, nn.modules.batchnorm._BatchNorm):
+            if (_group_of(groups, mname) or 0) < first_trainable:
                 module.eval()
+
+
+def set_backbone_frozen(model: nn.Module, name: str, frozen: bool) -> None:
+    """Freeze every parameter except the classifier's (transfer learning), or unfreeze all."""
+    set_trainable_groups(model, name, 1 if frozen else None)
+
+
+def _group_prefixes(name: str) -> list[LayerGroup]:
+    spec = MODELS[name]
+    return [*spec.layers, ("head", (spec.trainable_with_frozen_backbone.rstrip("."),))]
+
+
+def _group_of(groups: list[LayerGroup], dotted: str) -> int | None:
+    """The index of the group a parameter (or module) name belongs to; None when in none."""
+    for index, (_, prefixes) in enumerate(groups):
+        if any(dotted == p or dotted.startswith(p + ".") for p in prefixes):
+            return index
+    return None
 
 
 def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:

@@ -103,6 +103,7 @@ class EpochEnd(Event):
     epochs: int
     train_images: int | None = None  # images trained on and scored in this epoch
     val_images: int | None = None
+    lr_first_group: float | None = None  # the first layer group's rate, with layer-wise rates
 
 
 @dataclass(frozen=True)

@@ -83,6 +83,8 @@ class FitLoop:
                 "seconds": time.perf_counter() - started,
                 "images_per_sec": train["images"] / max(train["seconds"], 1e-9),
                 "train_images": train["images"], "val_images": val["count"]}
+        if len(self.optimizer.param_groups) > 1:  # layer-wise rates: the stem's beside the head's
+            logs["lr_first_group"] = train["lr_first_group"]
         self.fire("on_validation_end", logs)
         if self.stopping:
             return
@@ -104,7 +106,7 @@ class FitLoop:
         order = self.dist.train_shard(order, epoch - 1, first=epoch == self.start_epoch + 1)
         self.dist.decorrelate(self.augment_gen, self.config.seed, epoch - 1)
         forward = self.dist.training_model(self.model)  # DDP under torchrun, else the model itself
-        lr = self.lr
+        lr, first_lr = self.lr, self.lr_first_group
         batches = self.data.train.batches(order, self.config.batch_size)
         for i, (images, labels) in enumerate(batches, start=1):
             if images.device.type == "cpu" and device.type == "cuda":
@@ -121,7 +123,7 @@ class FitLoop:
             self.scaler.scale(loss).backward()
             self.scaler.step(self.optimizer)
             self.scaler.update()
-            lr = self.lr
+            lr, first_lr = self.lr, self.lr_first_group
             self.fire("on_step_end")
             loss = loss.detach()
             loss_sum += loss * len(labels)
@@ -142,7 +144,7 @@ class FitLoop:
         self.dist.sync_buffers(self.model)
         loss_sum, correct, seen = self.dist.sums(loss_sum, correct, seen)  # whole-data totals
         return {"loss": (loss_sum / max(seen, 1)).item(), "accuracy": correct.item() / max(seen, 1),
-                "lr": lr, "images": seen, "seconds": seconds}
+                "lr": lr, "lr_first_group": first_lr, "images": seen, "seconds": seconds}
 
     def _flush(self, epoch: int, pending: list, seen: int, started: float) -> None:
         """Read back the losses of the batches since the last flush and hand each to on_batch_end."""
@@ -159,6 +161,13 @@ class FitLoop:
 
     @property
     def lr(self) -> float:
+        """The head's learning rate: the last parameter group's (the only one unless layer-wise
+        rates give each layer group its own, stem first)."""
+        return float(self.optimizer.param_groups[-1]["lr"])
+
+    @property
+    def lr_first_group(self) -> float:
+        """The first parameter group's rate: the stem's with layer-wise rates, else the head's."""
         return float(self.optimizer.param_groups[0]["lr"])
 
     def evaluate(self, collect: bool = False, source=None) -> dict:

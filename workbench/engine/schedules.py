@@ -12,6 +12,12 @@
 
 Resuming with the same number of epochs (after a stop or a kill) continues exactly as if the run
 had never been interrupted.
+
+**Several parameter groups** (layer-wise learning rates, ``layer_lr_decay``): every schedule scales
+each group's own rate, so their ratios hold throughout; one-cycle peaks at each group's own rate.
+(Extended, one-cycle's cosine tail then ends at 0 rather than at 1/250000 of each rate: a cosine
+has one floor for all groups, and 0 is the one that keeps the ratios.)
+The rate reported (:attr:`Schedule.lr`) is the last group's: the head's.
 """
 
 from __future__ import annotations
@@ -46,7 +52,8 @@ class Schedule:
             self.scheduler = lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(epochs, 1))
         elif self.name == "one_cycle":
             self.scheduler = lr_scheduler.OneCycleLR(
-                optimizer, max_lr=config.lr, epochs=epochs, steps_per_epoch=max(steps_per_epoch, 1))
+                optimizer, max_lr=[group["lr"] for group in optimizer.param_groups], epochs=epochs,
+                steps_per_epoch=max(steps_per_epoch, 1))
         elif self.name == "reduce_on_plateau":
             mode = "min" if config.monitor.endswith("loss") else "max"
             self.scheduler = lr_scheduler.ReduceLROnPlateau(
@@ -54,22 +61,26 @@ class Schedule:
         else:
             raise ValueError(f"unknown schedule {self.name!r}")
         self._final_lr = config.lr / _ONE_CYCLE_FINAL_DIVISOR if self.per_batch else 0.0
+        if len(optimizer.param_groups) > 1:
+            # The extension's cosine has one floor for all groups: 0 keeps their ratios exact.
+            self._final_lr = 0.0
         self._total_batch_steps = epochs * max(steps_per_epoch, 1)
         self._batch_steps = 0
         self._lr_used: float | None = None  # the rate of the last epoch (or batch) trained
+        self._lrs_used: list[float] | None = None  # … of every parameter group
 
     def after_batch(self) -> None:
         # Stepping a per-batch schedule past its end raises (OneCycleLR) or turns it back up
         # (cosine): the last steps keep the final rate instead.
         if self.per_batch:
-            self._lr_used = self.lr
+            self._note_lr_used()
             if self._batch_steps < self._total_batch_steps - 1:
                 self.scheduler.step()
         self._batch_steps += 1
 
     def after_epoch(self, metrics: dict[str, float], monitor: str) -> None:
         if not self.per_batch:
-            self._lr_used = self.lr
+            self._note_lr_used()
         if self.name == "reduce_on_plateau":
             value = metrics.get(monitor)
             if value is not None:
@@ -77,14 +88,20 @@ class Schedule:
         elif self.scheduler is not None and not self.per_batch:
             self.scheduler.step()
 
+    def _note_lr_used(self) -> None:
+        self._lrs_used = [float(group["lr"]) for group in self.optimizer.param_groups]
+        self._lr_used = self._lrs_used[-1]
+
     @property
     def lr(self) -> float:
-        return float(self.optimizer.param_groups[0]["lr"])
+        """The head's rate (the last parameter group's; the only one without layer-wise rates)."""
+        return float(self.optimizer.param_groups[-1]["lr"])
 
     def state_dict(self) -> dict:
         state = self.scheduler.state_dict() if self.scheduler is not None else {}
         return {"scheduler": state, "batch_steps": self._batch_steps, "epochs": self.epochs,
-                "kind": type(self.scheduler).__name__, "lr_used": self._lr_used}
+                "kind": type(self.scheduler).__name__, "lr_used": self._lr_used,
+                "lrs_used": self._lrs_used}
 
     def load_state_dict(self, state: dict) -> None:
         saved = state.get("scheduler")
@@ -100,17 +117,20 @@ class Schedule:
                     group["lr"] = lr
         self._batch_steps = state.get("batch_steps", 0)
         self._lr_used = state.get("lr_used")
+        self._lrs_used = state.get("lrs_used")
+        if self._lrs_used is None and self._lr_used is not None:  # saved before groups were kept
+            self._lrs_used = [self._lr_used] * len(self.optimizer.param_groups)
         built_for = state.get("epochs") or _epochs_of(self.name, saved, self._total_batch_steps, self.epochs)
         if built_for != self.epochs and self.name in ("cosine", "one_cycle"):
-            self._extend(_cosine_lr_used(saved) if self._lr_used is None else self._lr_used)
+            self._extend(_cosine_lrs_used(saved) if self._lrs_used is None else self._lrs_used)
 
-    def _extend(self, lr_used: float | None) -> None:
-        """Anneal from the rate last trained with to the final rate over what is left."""
+    def _extend(self, lrs_used: list[float] | None) -> None:
+        """Anneal from the rates last trained with to the final rate over what is left."""
         done = self._batch_steps if self.per_batch else self.scheduler.last_epoch
         total = self._total_batch_steps - 1 if self.per_batch else self.epochs
-        if lr_used is not None:
-            for group in self.optimizer.param_groups:
-                group["lr"] = lr_used
+        if lrs_used is not None and len(lrs_used) == len(self.optimizer.param_groups):
+            for group, lr in zip(self.optimizer.param_groups, lrs_used, strict=True):
+                group["lr"] = lr
         # Step 0 of the new curve is the step already trained, so the next one is already lower.
         self._anneal(max(total - done, 0) + 1)
         with warnings.catch_warnings():  # torch warns of a step before optimizer.step(): intended here
@@ -123,12 +143,12 @@ class Schedule:
         self.scheduler = lr_scheduler.CosineAnnealingLR(self.optimizer, T_max=steps, eta_min=self._final_lr)
 
 
-def _cosine_lr_used(saved: dict | None) -> float | None:
-    """The rate a cosine schedule saved without ``lr_used`` trained its last epoch with."""
+def _cosine_lrs_used(saved: dict | None) -> list[float] | None:
+    """The rates a cosine schedule saved without ``lr_used`` trained its last epoch with."""
     if not saved or "T_max" not in saved or not saved.get("base_lrs"):
         return None
     step, t_max, low = saved["last_epoch"] - 1, saved["T_max"], saved.get("eta_min", 0.0)
-    return low + (saved["base_lrs"][0] - low) * (1 + math.cos(math.pi * step / t_max)) / 2
+    return [low + (base - low) * (1 + math.cos(math.pi * step / t_max)) / 2 for base in saved["base_lrs"]]
 
 
 def _epochs_of(name: str, saved: dict | None, total_batch_steps: int, epochs: int) -> int:

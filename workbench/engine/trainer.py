@@ -31,7 +31,7 @@ from workbench.engine.distributed import Distributed
 from workbench.engine.faults import RunFault
 from workbench.engine.loop import FitLoop
 from workbench.engine.summary import one_line_summary
-from workbench.models import WeightsError, build_model, count_parameters, normalization
+from workbench.models import WeightsError, build_model, count_parameters, layer_groups, normalization
 from workbench.run_lock import RunFolderBusy, lock_run_folder
 from workbench.runs import RunFolder, is_run_folder
 
@@ -321,11 +321,17 @@ _CHECKPOINT_KEYS = ("format", "workbench_version", "epoch", "model", "optimizer"
 
 
 def _make_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
+    """The optimizer: one parameter group, or with ``layer_lr_decay`` < 1 one per layer group
+    (stem first, head last), each at ``layer_lr_decay`` times the rate of the group after it."""
     params = list(model.parameters())
     # The fused implementations update every tensor in one kernel: the same arithmetic, ~7x
     # faster than the default for-each one on CPU (a resnet18 step: ~20 % less time), and on CUDA
     # they take GradScaler's inf check on the device instead of a host sync every step.
     fused = {"fused": True} if params and params[0].device.type in ("cpu", "cuda") else {}
+    if cfg.layer_lr_decay < 1:
+        groups = layer_groups(model, cfg.model)
+        params = [{"params": group, "lr": cfg.lr * cfg.layer_lr_decay ** (len(groups) - 1 - i),
+                   "name": name} for i, (name, group) in enumerate(groups)]
     if cfg.optimizer == "sgd":
         return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay,
                                **fused)

@@ -27,7 +27,7 @@ def default_callbacks(config: TrainConfig, best: BestCheckpoint) -> list[Callbac
     callbacks: list[Callback] = [
         NonFiniteLossGuard(),  # first: a NaN batch is not reported, a NaN epoch not recorded
         EmptyPassGuard(),
-        BackboneFreezing(config.freeze_backbone_epochs),
+        BackboneFreezing(config.freeze_backbone_epochs, config.unfreeze_every),
         LRSchedule(),
         best,
         CheckpointSaver(best),
