@@ -19,7 +19,7 @@ class FakeRun:
 
     def __init__(self, iterations=20):
         self.iterations = iterations
-        self.optimizer = SimpleNamespace(param_groups=[{"lr": 0.0}])
+        self.optimizer = SimpleNamespace(param_groups=[{"lr": 1.0}])
         self.data = SimpleNamespace(train=[0] * 100)
         self.config = SimpleNamespace(batch_size=5)
         self.stopped, self.logs, self.emitted = None, [], []
@@ -116,3 +116,12 @@ def test_the_command_line_prints_the_suggestion_or_refuses_clearly(fast_config, 
     assert main(["lr-find", *common, "--batch-size", "32", "--out", str(tmp_path / "too-few")]) == 1
     err = capsys.readouterr().err
     assert "error: Too few images for a learning-rate sweep" in err and "Traceback" not in err
+
+
+def test_layer_wise_rates_keep_their_ratio_to_the_swept_head_rate():
+    run, test = FakeRun(), LRRangeTest(1e-6, 1.0, 20)
+    run.optimizer.param_groups = [{"lr": 0.25}, {"lr": 0.5}, {"lr": 1.0}]  # decay 0.5, head last
+    test.on_run_start(run)
+    test.on_step_end(run)
+    assert [g["lr"] for g in run.optimizer.param_groups] == pytest.approx(
+        [0.25 * test.rate(1), 0.5 * test.rate(1), test.rate(1)])

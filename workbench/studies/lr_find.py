@@ -70,14 +70,18 @@ class LRRangeTest(Callback):
         if self.iterations < self.asked:
             run.log(f"One epoch has {run.iterations} iterations: the sweep takes {self.iterations} "
                     f"steps, not {self.asked}.")
+        # With layer-wise rates (layer_lr_decay) every group keeps its ratio to the head's rate,
+        # which is the one swept and suggested.
+        head = run.optimizer.param_groups[-1]["lr"]
+        self.ratios = [group["lr"] / head for group in run.optimizer.param_groups]
         self._set_lr(run, 0)
 
     def rate(self, step: int) -> float:
         return self.start_lr * (self.end_lr / self.start_lr) ** (step / max(self.iterations - 1, 1))
 
     def _set_lr(self, run, step: int) -> None:
-        for group in run.optimizer.param_groups:
-            group["lr"] = self.rate(step)
+        for group, ratio in zip(run.optimizer.param_groups, self.ratios, strict=True):
+            group["lr"] = self.rate(step) * ratio
 
     def on_step_end(self, run) -> None:
         self._set_lr(run, min(len(self.lrs) + 1, self.iterations - 1))
