@@ -120,3 +120,27 @@ def test_a_study_folder_that_exists_is_refused_and_a_missing_one_cannot_be_resum
     with pytest.raises(FileExistsError, match="--resume"):
         CrossValidation(cv_config, tmp_path / "cv", folds=3)
     assert main(["cv", "--resume", str(tmp_path / "nothing")]) == 1
+
+
+def test_a_killed_study_resumes(cv_config, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    study = tmp_path / "cv"
+    cmd = [sys.executable, "-m", "workbench", "cv", cv_config.data_dir, "--folds", "3", "--epochs", "2",
+           "--image-size", "32", "--batch-size", "4", "--workers", "1", "--out", str(study), "--quiet"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 240
+    while not (study / "fold-2" / "metrics.csv").exists() and proc.poll() is None:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)  # during fold 2, after its first epoch
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    kept = (study / "fold-1" / "checkpoints" / "best.pt").read_bytes()
+    summary = CrossValidation(cv_config, study, resume=True).run()
+    assert summary["complete"] and [f["epochs_run"] for f in summary["fold_runs"]] == [2, 2, 2]
+    assert (study / "fold-1" / "checkpoints" / "best.pt").read_bytes() == kept

@@ -17,6 +17,7 @@ import dataclasses
 import json
 import math
 import random
+import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -186,6 +187,10 @@ class CrossValidation:
 
     def _train_fold(self, i: int, folder: Path, data: PreparedData) -> None:
         resume = is_run_folder(folder)
+        if folder.exists() and not resume:
+            # Killed before the fold wrote its config: only the empty folder and its lock are
+            # there (this folder is the study's own), so start the fold afresh.
+            shutil.rmtree(folder)
         self.events.emit(ev.FoldStart(fold=i, folds=self.folds, run_dir=str(folder)))
         self._trainer = trainer = Trainer(self.config, out=None if resume else folder,
                                           resume=folder if resume else None, data=data,
