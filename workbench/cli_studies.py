@@ -47,6 +47,37 @@ def register(sub: argparse._SubParsersAction, add_config_flags, non_empty, forma
     add_config_flags(cv)
     cv.set_defaults(func=cmd_cv)
 
+    search = sub.add_parser(
+        "search", help="search settings with Optuna (pruning, resumable, several workers)",
+        formatter_class=formatter,
+        description="Try N settings drawn from a search space (learning rate, batch size, weight decay, "
+                    "optimizer, label smoothing, augmentation strength by default; --space FILE for your "
+                    "own), each a run folder in the study folder. Unpromising trials are pruned after an "
+                    "epoch. The train flags give the fixed part. Run the same command on several machines "
+                    "with one --storage and a shared --out to search together.")
+    search.add_argument("data_dir", nargs="?", default=None, type=non_empty("the image folder"),
+                        help="folder with one subfolder per class (default: the bundled sample data)")
+    search.add_argument("--trials", type=int, default=20, metavar="N", help="trials to complete (default 20)")
+    search.add_argument("--sampler", choices=("tpe", "random", "grid"), default="tpe",
+                        help="how settings are drawn (default tpe; grid needs explicit values)")
+    search.add_argument("--pruner", choices=("median", "hyperband", "none"), default="median",
+                        help="which trials are stopped early (default median)")
+    search.add_argument("--space", type=non_empty("--space"), metavar="FILE",
+                        help="search space as JSON or YAML: "
+                             "{setting: {type, low, high, log | choices | values}}")
+    search.add_argument("--storage", type=non_empty("--storage"), metavar="URL",
+                        help="Optuna storage (default: sqlite:///STUDY/study.db; journal:PATH for a "
+                             "journal file; postgresql://… for a server)")
+    search.add_argument("--config", type=non_empty("--config"), help="JSON file with the fixed settings")
+    search.add_argument("--out", type=non_empty("--out"),
+                        help="study folder (default: a new one under RUNS/search)")
+    search.add_argument("--runs-dir", type=non_empty("--runs-dir"), help="folder that holds runs")
+    search.add_argument("--resume", metavar="STUDY", type=non_empty("--resume"),
+                        help="continue the search in STUDY up to its number of trials")
+    search.add_argument("--quiet", action="store_true", help="print only the result")
+    add_config_flags(search)
+    search.set_defaults(func=cmd_search)
+
 
 def cmd_lr_find(args: argparse.Namespace) -> int:
     from workbench.cli import config_from_args
@@ -118,3 +149,41 @@ def cmd_cv(args: argparse.Namespace) -> int:
 def _no_resume(args: argparse.Namespace) -> argparse.Namespace:
     """config_from_args reads --resume as a run folder; for a study it means the study folder."""
     return argparse.Namespace(**{**vars(args), "resume": None})
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    import signal
+    import time
+    from pathlib import Path
+
+    from workbench.cli import config_from_args
+    from workbench.engine import events as ev
+    from workbench.runs import default_runs_root
+    from workbench.studies.search import Search, describe, load_space
+
+    if args.resume:
+        study = Search(None, args.resume, resume=True, storage=args.storage)
+    else:
+        out = args.out or (Path(args.runs_dir) if args.runs_dir else default_runs_root()) / "search" / \
+            time.strftime("%Y%m%d-%H%M%S")
+        study = Search(config_from_args(_no_resume(args)), out, args.trials, sampler=args.sampler,
+                       pruner=args.pruner, space=load_space(args.space), storage=args.storage)
+
+    def follow(event) -> None:
+        if isinstance(event, ev.Log) and not args.quiet and event.message.startswith("Trial "):
+            print(event.message, file=sys.stderr)
+
+    study.subscribe(follow)
+
+    def stop(signum, frame) -> None:
+        print("\nStopping the search after the current batch (resume it with --resume)…", file=sys.stderr)
+        study.request_stop()
+
+    try:
+        signal.signal(signal.SIGINT, stop)
+    except ValueError:
+        pass
+    summary = study.run()
+    print(describe(summary))
+    print(f"Study folder: {study.out} (search_summary.json, trial-*/)")
+    return 0 if summary["best"] else 1

@@ -228,7 +228,7 @@ def _fmt(value: Any) -> Any:
 
 
 # Run history -----------------------------------------------------------------------------------
-RUN_STATUSES = ("finished", "stopped", "incomplete", "failed", "damaged")
+RUN_STATUSES = ("finished", "stopped", "pruned", "incomplete", "failed", "damaged")
 
 
 @dataclass(frozen=True)

@@ -177,7 +177,7 @@ class FitLoop:
         the sums are combined; ``collect`` (the final reports) scores all of it on every process."""
         source = self.data.val if source is None else source
         result = evaluate(self.model, source, self.config.batch_size * 2, self._prepare_eval,
-                          self.criterion, self.device, self.amp, collect=collect,
+                          self.eval_criterion, self.device, self.amp, collect=collect,
                           indices=None if collect else self.dist.val_indices(len(source)))
         return result if collect else self.dist.reduce_evaluation(result)
 

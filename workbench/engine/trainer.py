@@ -92,7 +92,7 @@ class Trainer(FitLoop):
         self.model: nn.Module | None = None
         self.device: torch.device | None = None
         self.amp = self.channels_last = False
-        self.optimizer = self.scaler = self.criterion = self.augmenter = None
+        self.optimizer = self.scaler = self.criterion = self.eval_criterion = self.augmenter = None
         self.iterations = self.start_epoch = 0
         self.elapsed_before = 0.0  # seconds trained before a resume
         cfg = self.config
@@ -188,6 +188,10 @@ class Trainer(FitLoop):
         self.normalization = normalization(cfg.model, cfg.pretrained, cfg.weights_path)
         self.augmenter = BatchAugmenter(cfg.augment, *self.normalization)
         self.criterion = nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
+        # Validation scores plain cross-entropy: label smoothing is a training regulariser, and a
+        # smoothed validation loss could not be compared across runs (or search trials) that
+        # smooth differently. Identical when label_smoothing is 0.
+        self.eval_criterion = nn.CrossEntropyLoss()
         self.optimizer = _make_optimizer(self.model, cfg)
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.amp)
         self.shuffle_gen = torch.Generator().manual_seed(cfg.seed)
