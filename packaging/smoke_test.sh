@@ -89,6 +89,17 @@ out=$(cd "$work" && bare "$launcher" predict "$run"/exports/*.onnx "$sample/circ
 grep -q '"top"' <<<"$out" || { echo "$out"; fail "workbench predict printed no predictions"; }
 ok "workbench predict with the ONNX export: $(grep -c '"image"' <<<"$out") images classified"
 
+# The studies from the bundle: a learning-rate sweep, and a one-trial search (Optuna's SQLite study
+# needs its storage's data files inside the bundle).
+out=$(cd "$work" && bare "$launcher" lr-find --out "$work/lr-find" --quiet 2>&1) || [ -s "$work/lr-find/lr_find.json" ] \
+    || { echo "$out"; fail "workbench lr-find wrote no lr_find.json"; }
+ok "workbench lr-find: $(head -1 <<<"$out")"
+out=$(cd "$work" && bare "$launcher" search --trials 1 --epochs 1 --sampler random --out "$work/search" \
+      --quiet 2>&1) || { echo "$out"; fail "workbench search exited non-zero"; }
+[ -s "$work/search/study.db" ] && [ -s "$work/search/search_summary.json" ] \
+    || { echo "$out"; fail "workbench search wrote no study.db / search_summary.json"; }
+ok "workbench search: $(head -1 <<<"$out")"
+
 # The window, offscreen: it opens on the sample data, reports ready and closes itself.
 out=$(cd "$work" && bare QT_QPA_PLATFORM=offscreen WORKBENCH_QUIT_WHEN_READY=1 \
       timeout 300 "$launcher" 2>&1) || { echo "$out"; fail "the window did not open and close cleanly"; }

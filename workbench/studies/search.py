@@ -19,10 +19,13 @@ network file system).
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import dataclasses
 import json
 import math
+import random
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -182,13 +185,37 @@ class Search:
 
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         maximise = self.config.monitor == "val_accuracy"
-        seed = self.config.seed
+        # Each worker on the study draws its own settings: the same seed in two processes would
+        # draw the same values twice. One process alone (worker 0) is reproducible.
+        seed = self.config.seed + 1000 * self._worker_number()
         sampler = {"tpe": lambda: optuna.samplers.TPESampler(seed=seed),
                    "random": lambda: optuna.samplers.RandomSampler(seed=seed),
                    "grid": lambda: optuna.samplers.GridSampler(grid_of(self.space), seed=seed)}
-        return optuna.create_study(study_name="workbench", storage=_storage(self.storage),
-                                   sampler=sampler[self.sampler_name](), pruner=self._pruner(),
-                                   direction="maximize" if maximise else "minimize", load_if_exists=True)
+        # Two workers starting at once both create the storage's tables ("table studies already
+        # exists"): workers sharing the study folder take turns, and a race with another machine
+        # is retried once it has made them.
+        for attempt in range(5):
+            try:
+                with _creation_lock(self.out / ".study.lock"):
+                    return optuna.create_study(
+                        study_name="workbench", storage=_storage(self.storage),
+                        sampler=sampler[self.sampler_name](), pruner=self._pruner(),
+                        direction="maximize" if maximise else "minimize", load_if_exists=True)
+            except Exception as exc:  # noqa: BLE001 — SQLAlchemy's error types vary by backend
+                if "already exists" not in str(exc) or attempt == 4:
+                    raise
+                time.sleep(0.5 + random.random())
+
+    def _worker_number(self) -> int:
+        """How many workers started on this study folder before this one (0 for the first)."""
+        counter = self.out / ".workers"
+        with _creation_lock(self.out / ".study.lock"):
+            try:
+                n = int(counter.read_text())
+            except (OSError, ValueError):
+                n = 0
+            counter.write_text(str(n + 1))
+        return n
 
     def _pruner(self):
         import optuna
@@ -319,6 +346,22 @@ def _settled(study) -> int:
 def _grid_done(study) -> bool:
     sampler = study.sampler
     return hasattr(sampler, "is_exhausted") and sampler.is_exhausted(study)
+
+
+@contextlib.contextmanager
+def _creation_lock(path: Path):
+    """An OS lock on ``path`` (released when the process ends, however it ends)."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: the retry above has to do
+        yield
+        return
+    with open(path, "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def _storage(url: str):
