@@ -141,13 +141,13 @@ def test_problems_of_wrong_types_set_in_code_do_not_raise():
 
 
 def test_derived_messages_read_as_before():
-    problems = TrainConfig(lr=20, val_fraction=0, min_delta=-1, baseline=float("inf"),
+    problems = TrainConfig(lr=20, val_fraction=1, min_delta=-1, baseline=float("inf"),
                            augment=AugmentConfig(width_shift_range=1, hue=0.6)).problems()
     assert problems == [
         "min delta must be a finite number ≥ 0, got -1",
         "baseline must be a finite number ≥ 0 or empty, got inf",
         "learning rate must be > 0 and ≤ 10, got 20",
-        "validation fraction must be between 0 and 1 (exclusive), got 0",
+        "validation fraction must be between 0 and 1, 1 excluded (0: no validation split), got 1",
         "width shift range must be ≥ 0 and < 1, got 1",
         "hue jitter must be between 0 and 0.5, got 0.6",
     ]

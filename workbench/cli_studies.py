@@ -108,6 +108,10 @@ def cmd_cv(args: argparse.Namespace) -> int:
     summary = study.run()
     print(describe(summary))
     print(f"Study folder: {study.out} (cv_summary.json, oof.npz, fold-1 … fold-{study.folds})")
+    if summary.get("recommended_epochs"):
+        print(f"Final model on every image but the test set: workbench train --config "
+              f"{study.out / 'study_config.json'} --epochs {summary['recommended_epochs']} "
+              "--val-fraction 0 --no-early-stopping")
     return 0 if summary["complete"] else 1
 
 

@@ -185,8 +185,11 @@ class TrainConfig:
                               min=16, max=1024)
     augment: AugmentConfig = field(default_factory=AugmentConfig)  # its fields carry their own settings
     val_fraction: float = setting(0.2, "Validation fraction", "Share of each class held out to measure "
-                                  "accuracy on images the model never trains on.", "Data", min=0, max=1,
-                                  min_inclusive=False, max_inclusive=False, step=0.05)
+                                  "accuracy on images the model never trains on. 0: no validation split "
+                                  "(a final model trained on every image but the test set, for a number "
+                                  "of epochs chosen beforehand, e.g. by cross-validation; the last "
+                                  "epoch is kept).", "Data", min=0, max=1, max_inclusive=False, step=0.05,
+                                  bounds_words="between 0 and 1, 1 excluded (0: no validation split)")
     test_fraction: float = setting(0.0, "Test fraction", "Share of each class kept apart as a test set: "
                                    "scored once, at the end, with the weights the run keeps, and never "
                                    "used to choose anything (best epoch, early stopping, schedule). "
@@ -232,6 +235,14 @@ class TrainConfig:
         if not bad.keys() & {"val_fraction", "test_fraction"} and self.val_fraction + self.test_fraction >= 1:
             out.append(f"validation fraction {self.val_fraction} and test fraction {self.test_fraction} "
                        "leave no images to train on; together they must stay below 1")
+        if "val_fraction" not in bad and self.val_fraction == 0:
+            # Without validation images nothing can watch a metric.
+            if self.early_stopping:
+                out.append("early stopping needs a validation set, and validation fraction 0 means none; "
+                           "turn early stopping off (train the number of epochs you chose)")
+            if self.schedule == "reduce_on_plateau":
+                out.append("the reduce_on_plateau schedule needs a validation set, and validation "
+                           "fraction 0 means none; choose another schedule")
         if self.data_dir is not None and "data_dir" not in bad and not self.data_dir.strip():
             out.append("image folder is empty; choose a folder")
         out.extend(bad.values())

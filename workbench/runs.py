@@ -210,10 +210,15 @@ def _metrics_row(row: dict[str | None, Any]) -> dict[str, float] | None:
     if None in row or any(v is None for v in row.values()):
         return None
     try:
-        out = {k: (int(v) if k == "epoch" else float(v)) for k, v in row.items()}
+        out = {k: (int(v) if k == "epoch" else None if v == "" and k in _OPTIONAL_METRICS else float(v))
+               for k, v in row.items()}
     except (TypeError, ValueError):
         return None
-    return out if all(math.isfinite(v) for v in out.values()) else None
+    return out if all(v is None or math.isfinite(v) for v in out.values()) else None
+
+
+# Empty in a run without a validation split.
+_OPTIONAL_METRICS = ("val_loss", "val_acc")
 
 
 def _fmt(value: Any) -> Any:

@@ -38,6 +38,7 @@ class Setting:
     flag: str = ""  # CLI flag name when not the field's name
     file_filter: str = ""  # form: a file chooser with this Qt name filter
     in_form: bool = True  # False: set elsewhere (the image folder comes from the Dataset panel)
+    bounds_words: str = ""  # the range in words when the generic wording would mislead
     # Filled in from the dataclass field by settings_of():
     name: str = ""
     kind: type = str
@@ -60,6 +61,8 @@ class Setting:
 
     def bounds_text(self) -> str:
         """The allowed range in words, e.g. "between 1 and 100000", "> 0 and ≤ 10", "≥ 0"."""
+        if self.bounds_words:
+            return self.bounds_words
         low = None if self.min is None else ("≥ " if self.min_inclusive else "> ") + _num(self.min)
         high = None if self.max is None else ("≤ " if self.max_inclusive else "< ") + _num(self.max)
         if low and high and self.min_inclusive == self.max_inclusive:

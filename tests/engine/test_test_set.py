@@ -76,3 +76,27 @@ def test_the_test_set_is_scored_at_the_end_and_never_chooses_anything(tiny_data,
     assert _history(tmp_path / "run1") == _history(tmp_path / "run2")
     assert (first["best_epoch"], first["stopped_epoch"]) == (second["best_epoch"], second["stopped_epoch"])
     assert second["test"]["loss"] != test["loss"]  # and the test set really was scored
+
+
+def test_without_a_validation_split_every_image_but_the_test_set_trains(fast_config, tmp_path, capsys):
+    from workbench.cli import main
+    from workbench.runs import RunFolder
+
+    fast_config.val_fraction, fast_config.test_fraction, fast_config.early_stopping = 0.0, 0.25, False
+    summary = Trainer(fast_config, out=tmp_path / "final").run()
+    assert (summary["n_train"], summary["n_val"], summary["n_test"]) == (48, 0, 16)
+    assert summary["status"] == "finished" and summary["best_epoch"] == 2 and summary["best_value"] is None
+    assert summary["test"]["n"] == 16 and "confusion_matrix" not in summary  # nothing to report on val
+    rows = RunFolder(tmp_path / "final").read_metrics()
+    assert [r["epoch"] for r in rows] == [1, 2] and rows[0]["val_loss"] is None
+    assert Trainer.one_line_summary(summary).startswith("best epoch 2 of 2")
+    code = main(["train", fast_config.data_dir, "--image-size", "32", "--batch-size", "8", "--epochs", "1",
+                 "--val-fraction", "0", "--no-early-stopping", "--out", str(tmp_path / "cli")])
+    assert code == 0 and "no validation" in capsys.readouterr().err
+
+
+def test_no_validation_split_refuses_what_needs_one():
+    with pytest.raises(ConfigError, match="early stopping needs a validation set"):
+        TrainConfig(val_fraction=0.0).validate()
+    with pytest.raises(ConfigError, match="reduce_on_plateau schedule needs a validation set"):
+        TrainConfig(val_fraction=0.0, early_stopping=False, schedule="reduce_on_plateau").validate()

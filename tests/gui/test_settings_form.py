@@ -36,7 +36,7 @@ def test_widget_kinds_and_ranges_come_from_the_metadata(form):
     assert [form.optimizer.itemData(i) for i in range(form.optimizer.count())] == ["sgd", "adam", "adamw"]
     assert isinstance(form.lr, QDoubleSpinBox) and form.lr.decimals() == 6
     assert form.lr.minimum() == pytest.approx(1e-6) and form.lr.maximum() == 10  # (0, 10]
-    assert (form.val_fraction.minimum(), form.val_fraction.maximum()) == (0.01, 0.99)  # (0, 1)
+    assert (form.val_fraction.minimum(), form.val_fraction.maximum()) == (0.0, 0.99)  # [0, 1)
     assert form.aug_shear_range.maximum() == 89  # [0, 90) in whole degrees
     assert "Allowed: between 16 and 1024 px." in form.image_size.toolTip()
 

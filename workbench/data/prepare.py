@@ -28,7 +28,7 @@ class DataSplit(NamedTuple):
 class PreparedData:
     scan: DatasetScan
     train: CachedImages | StreamingImages
-    val: CachedImages | StreamingImages
+    val: CachedImages | StreamingImages | None  # None: no validation split (val_fraction 0)
     decode_seconds: float = 0.0  # filling the in-memory cache (0 when streaming from disk)
     test: CachedImages | StreamingImages | None = None  # scored once, at the end
 
@@ -46,10 +46,15 @@ def split_dataset(scan: DatasetScan, config: TrainConfig) -> DataSplit:
     carved out first (``test_fraction`` of each class), then validation takes ``val_fraction`` of
     the whole from what is left. With no test fraction the split is what it always was."""
     if scan.presplit:
-        return DataSplit(scan.samples["train"], scan.samples["val"], scan.samples.get("test", []))
+        train, val = scan.samples["train"], scan.samples["val"]
+        if config.val_fraction == 0:  # no validation: the val/ images train too
+            train, val = train + val, []
+        return DataSplit(train, val, scan.samples.get("test", []))
     rest, test = scan.samples["all"], []
     if config.test_fraction > 0:
         rest, test = stratified_split(rest, config.test_fraction, config.seed)
+    if config.val_fraction == 0:
+        return DataSplit(sorted(rest), [], test)
     val_share = config.val_fraction / (1 - config.test_fraction)
     train, val = stratified_split(rest, val_share, config.seed)
     return DataSplit(train, val, test)
@@ -69,7 +74,7 @@ def prepare_data(config: TrainConfig, *, log: Callable[[str], None] = print,
     if scan is None or scan.root != data_dir_of(config):
         scan = scan_image_folder(data_dir_of(config), config.max_image_megapixels)
     train_samples, val_samples, test_samples = split_dataset(scan, config)
-    if not val_samples:
+    if not val_samples and config.val_fraction > 0:
         raise DatasetError(NO_VALIDATION_IMAGES)
     if scan.presplit and config.test_fraction > 0:
         log(f"The folder has its own split{' with a test/ folder' if test_samples else ''}: the test "
@@ -104,7 +109,7 @@ def prepare_data(config: TrainConfig, *, log: Callable[[str], None] = print,
     train = load_images(train_samples, config.image_size, cache=cache, workers=config.workers,
                         pin_memory=pin_memory, progress=train_progress, on_failed=skip)
     val = load_images(val_samples, config.image_size, cache=cache, workers=config.workers,
-                      pin_memory=pin_memory, progress=val_progress, on_failed=skip)
+                      pin_memory=pin_memory, progress=val_progress, on_failed=skip) if val_samples else None
     test = None
     if test_samples:
         log(f"Test set: {len(test_samples)} images kept apart, scored once at the end.")
@@ -114,6 +119,6 @@ def prepare_data(config: TrainConfig, *, log: Callable[[str], None] = print,
     if cache:
         log(f"Decoded {total} images in {decode_seconds:.1f} s "
             f"({total / max(decode_seconds, 1e-9):.0f} images/s).")
-    if len(train) == 0 or len(val) == 0:
+    if len(train) == 0 or (val is not None and len(val) == 0):
         raise DatasetError("No decodable images left for training or validation.")
     return PreparedData(scan, train, val, decode_seconds, test)

@@ -94,8 +94,8 @@ class EpochEnd(Event):
     epoch: int
     train_loss: float
     train_acc: float
-    val_loss: float
-    val_acc: float
+    val_loss: float | None  # None without a validation split
+    val_acc: float | None
     lr: float
     seconds: float
     images_per_sec: float

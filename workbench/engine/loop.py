@@ -77,7 +77,9 @@ class FitLoop:
         train = self._train_epoch(epoch)
         if self.stopping:
             return  # stopped mid-epoch: the epoch is not counted
-        val = self.evaluate()
+        # No validation split (a final model): the epoch has training numbers only.
+        val = self.evaluate() if self.data.val is not None else {"loss": None, "accuracy": None,
+                                                                  "count": None}
         logs = {"epoch": epoch, "train_loss": train["loss"], "train_acc": train["accuracy"],
                 "val_loss": val["loss"], "val_acc": val["accuracy"], "lr": train["lr"],
                 "seconds": time.perf_counter() - started,

@@ -10,6 +10,8 @@ def one_line_summary(summary: dict) -> str:
     text = (f"best epoch {summary['best_epoch']} of {summary['stopped_epoch']}, "
             f"{summary['stop_reason']}")
     best = summary.get("best_metrics") or {}
-    if best:
+    if best and best.get("val_loss") is not None:
         text += f" (val_loss {best['val_loss']:.4f}, val_acc {best['val_acc']:.1%})"
+    elif best:
+        text += f" (no validation split; train_loss {best['train_loss']:.4f})"
     return text

@@ -215,7 +215,7 @@ class Trainer(FitLoop):
         if scan is None or scan.root != data_dir_of(cfg):
             scan = scan_image_folder(data_dir_of(cfg), cfg.max_image_megapixels)
         train, val = split_samples(scan, cfg)
-        if not val:
+        if not val and cfg.val_fraction > 0:
             raise DatasetError(NO_VALIDATION_IMAGES)
         self._check_batch_size(self.dist.shard_size(len(train)))
         return scan

@@ -152,6 +152,7 @@ class CrossValidation:
         self.out.mkdir(parents=True, exist_ok=True)
         atomic_write_text(self.out / STUDY_FILE, json.dumps(
             {"config": cfg.to_dict(), "folds": self.folds, "early_stopping": self.early_stopping}, indent=2))
+        cfg.save_json(self.out / "study_config.json")  # `workbench train --config` takes it as it is
         shared = self._decode(scan, samples)
         for i, val in enumerate(folds, start=1):
             if self._stopped:

@@ -29,8 +29,8 @@ class BestCheckpoint(Callback):
 
     def on_epoch_end(self, run, logs) -> None:
         epoch = logs["epoch"]
-        if epoch <= self.start_from_epoch:
-            self.improved = True
+        if epoch <= self.start_from_epoch or logs[self.key] is None:
+            self.improved = True  # nothing to compare (or no validation at all): the latest is best
         else:
             current = float(logs[self.key])
             self.improved = self.value is None or improves(current, self.value, self.mode, self.min_delta)

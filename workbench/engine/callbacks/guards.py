@@ -19,7 +19,7 @@ class NonFiniteLossGuard(Callback):
             run.log(run.stop_reason + ". The best checkpoint is kept.")
 
     def on_validation_end(self, run, logs) -> None:
-        if not math.isfinite(logs["val_loss"]):
+        if logs["val_loss"] is not None and not math.isfinite(logs["val_loss"]):
             run.stop("failed", f"validation loss became {logs['val_loss']} in epoch {logs['epoch']}")
             run.log(run.stop_reason + "; the best checkpoint is kept.")
 

@@ -16,7 +16,8 @@ class EventPublisher(Callback):
         cfg, data = run.config, run.data
         run.emit(ev.RunStart(
             run_dir=str(run.run_folder.path), model=cfg.model, class_names=list(data.class_names),
-            n_train=len(data.train), n_val=len(data.val), epochs=cfg.epochs, batch_size=cfg.batch_size,
+            n_train=len(data.train), n_val=len(data.val) if data.val is not None else 0,
+            epochs=cfg.epochs, batch_size=cfg.batch_size,
             iterations_per_epoch=run.iterations, start_epoch=run.start_epoch + 1,
             device=str(run.device), device_name=device_name(run.device), cached=not data.train.streaming,
             parameters=count_parameters(run.model), history=list(run.history),

@@ -18,7 +18,7 @@ class FinalReport(Callback):
 
     def on_run_end(self, run) -> None:
         run.report.update(run.dist.weights_report(run.model))  # {} with one process
-        if not run.history:
+        if not run.history or run.data.val is None:
             return
         if run.config.restore_best_weights or run.status == "failed":
             best = run.dist.read_checkpoint(run.run_folder.checkpoint_path("best"))

@@ -50,7 +50,7 @@ class SummaryWriter(Callback):
             "device": str(run.device or ""),
             "device_name": device_name(run.device) if run.device else "",
             "n_train": len(data.train) if data else 0,
-            "n_val": len(data.val) if data else 0,
+            "n_val": len(data.val) if data and data.val is not None else 0,
             "n_test": len(data.test) if data and data.test is not None else 0,
             "total_seconds": run.elapsed(),
             "total_train_images": round(sum(h["images_per_sec"] * h["seconds"] for h in history)),
