@@ -93,9 +93,10 @@ class TrainingPlots(QWidget):
 
     def add_epoch(self, metrics: dict) -> None:
         self.epochs.append(metrics)
-        x = np.array([m["epoch"] for m in self.epochs], dtype=float)
         for key in ("train_loss", "val_loss", "train_acc", "val_acc"):
-            self.curves[key].setData(x, np.array([m[key] for m in self.epochs], dtype=float))
+            rows = [m for m in self.epochs if m.get(key) is not None]  # no validation split: none
+            self.curves[key].setData(np.array([m["epoch"] for m in rows], dtype=float),
+                                     np.array([m[key] for m in rows], dtype=float))
 
     def show_history(self, history: list[dict], best_epoch: int | None = None,
                      stopped_early_at: int | None = None) -> None:

@@ -93,7 +93,9 @@ class CrossValidationView(QWidget):
         self.stop_button.setEnabled(studying)
         summary = self.session.summary or {}
         self.resume_button.setEnabled(not busy and bool(summary) and not summary.get("complete"))
-        self.final_button.setEnabled(not busy and bool(summary.get("recommended_epochs")))
+        # A stopped study's recommendation stands on fewer folds than asked: finish it first.
+        self.final_button.setEnabled(not busy and bool(summary.get("complete"))
+                                     and bool(summary.get("recommended_epochs")))
 
     def set_estimate(self, text: str) -> None:
         self.estimate_label.setText(text)

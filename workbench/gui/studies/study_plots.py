@@ -9,8 +9,7 @@ from PySide6.QtWidgets import QGridLayout, QWidget
 
 from workbench.gui.plots import RUN_COLOURS, curve_plot
 
-MEAN_PEN = pg.mkPen("#000000", width=2.5)
-BAND_BRUSH = pg.mkBrush(31, 119, 180, 60)
+BAND_BRUSH = pg.mkBrush(127, 127, 127, 80)  # grey shows on a light and a dark background
 RECOMMENDED_PEN = pg.mkPen("#2ca02c", width=2, style=pg.QtCore.Qt.PenStyle.DashLine)
 METRICS = (("val_loss", "Validation loss per epoch", "Cross-validation loss plot", "loss"),
            ("val_acc", "Validation accuracy per epoch", "Cross-validation accuracy plot", "accuracy"))
@@ -25,14 +24,17 @@ class FoldCurves(QWidget):
         self.plots["val_acc"].setYRange(0, 1)
         self.fold_curves: dict[str, dict[int, pg.PlotDataItem]] = {key: {} for key in self.plots}
         self.mean_curves, self.bands, self._edges = {}, {}, {}
+        mean_pen = pg.mkPen(pg.getConfigOption("foreground"), width=3)  # the text colour: dark or light
         for key, plot in self.plots.items():
-            self.mean_curves[key] = plot.plot(pen=MEAN_PEN, name="mean over folds")
+            self.mean_curves[key] = plot.plot(pen=mean_pen, name="mean over folds")
             # The band's edges are invisible curves; FillBetweenItem shades between them.
             low, high = pg.PlotDataItem(pen=None), pg.PlotDataItem(pen=None)
             self._edges[key] = (low, high)
             self.bands[key] = pg.FillBetweenItem(low, high, brush=BAND_BRUSH)
             plot.addItem(self.bands[key])
-            plot.plotItem.legend.addItem(self.bands[key], "± 1 std over folds")
+            # The legend cannot draw a FillBetweenItem's sample: an empty curve with the same fill stands in.
+            swatch = pg.PlotDataItem(pen=None, fillLevel=0, fillBrush=BAND_BRUSH)
+            plot.plotItem.legend.addItem(swatch, "± 1 std over folds")
         self.markers: list[pg.InfiniteLine] = []
         layout = QGridLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
