@@ -107,7 +107,8 @@ class StudyActions(QObject):
     def train_final_model(self, summary: dict) -> None:
         """One ordinary run with the study's settings on every training and validation image (no
         validation split, no early stopping) for the recommended epochs; a test set stays out."""
-        if self.window.controller.running or not (summary.get("complete") and summary.get("recommended_epochs")):
+        finished = summary.get("complete") and summary.get("recommended_epochs")
+        if self.window.controller.running or not finished:
             return
         config = dataclasses.replace(TrainConfig.from_dict(summary["config"]), val_fraction=0.0,
                                      early_stopping=False, epochs=int(summary["recommended_epochs"]))
