@@ -50,3 +50,13 @@ def test_a_refused_sweep_shows_its_message(qtbot, window, tiny_data):
     assert dialog.result_label.text().startswith("Too few images for a learning-rate sweep")
     assert not dialog.use_button.isEnabled()
     assert window.start_button.isEnabled()
+
+
+def test_closing_the_dialog_stops_the_sweep_and_a_new_one_can_start(qtbot, window, tiny_data):
+    _open_tiny(qtbot, window, tiny_data, batch_size=4)
+    window.settings_panel.find_lr_button.click()
+    dialog = window.studies.dialog
+    with qtbot.waitSignal(window.controller.ended, timeout=120_000):
+        dialog.close()  # at once: the sweep stops after its current batch
+    assert window.studies.dialog is None or not window.studies.dialog.isVisible()
+    assert window.start_button.isEnabled() and window.settings_panel.find_lr_button.isEnabled()

@@ -79,9 +79,10 @@ class LRFinderDialog(QDialog):
         layout.addWidget(buttons)
         self.resize(720, 540)
 
-        session.point.connect(self._on_point)
-        session.finished.connect(self.show_result)
-        session.failed.connect(lambda error: self.show_refusal(error.message))
+        self._slots = ((session.point, self._on_point), (session.finished, self.show_result),
+                       (session.failed, self._on_failed))
+        for signal, slot in self._slots:
+            signal.connect(slot)
 
     @property
     def suggested_lr(self) -> float | None:
@@ -115,6 +116,9 @@ class LRFinderDialog(QDialog):
             f"the smoothed loss falls fastest). Other rules: {others}. {result.stop_reason.capitalize()}.")
         self.use_button.setEnabled(True)
 
+    def _on_failed(self, error) -> None:
+        self.show_refusal(error.message)
+
     def show_refusal(self, message: str) -> None:
         """No suggestion: the sweep was refused or its curve has no descent to read."""
         self.sweeping = False
@@ -141,4 +145,8 @@ class LRFinderDialog(QDialog):
     def closeEvent(self, event) -> None:  # noqa: N802 — Qt override
         if self.sweeping:
             self.stopRequested.emit()
+        # The session outlives this dialog (deleted on close): a late point must not reach it.
+        for signal, slot in self._slots:
+            signal.disconnect(slot)
+        self._slots = ()
         super().closeEvent(event)
