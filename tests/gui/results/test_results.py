@@ -228,3 +228,12 @@ def test_the_test_set_section_appears_only_with_a_test_set(qtbot, summary):
     assert "30 test" in view.detail_labels["Dataset size"].text()
     view.clear()
     assert not view.test_set.isVisible()
+
+
+def test_a_final_model_without_validation_shows_no_validation_tables(qtbot, summary):
+    view = ResultsView()
+    qtbot.addWidget(view)
+    view.show()
+    view.show_summary({**summary, "n_val": 0, "confusion_matrix": [], "per_class": []})
+    assert not view.matrix_table.isVisible()
+    assert "no validation split" in view.detail_labels["Dataset size"].text()

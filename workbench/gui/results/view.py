@@ -91,6 +91,8 @@ class ResultsView(QWidget):
         self.class_table.show_classes(summary.get("per_class") or [])
         self.gallery.show_summary(summary, matrix)
         self.test_set.show_test(summary.get("test"), list(summary.get("class_names") or []))
+        # A final model (no validation split) has no validation tables or mistakes to show.
+        self._body.setVisible(summary.get("n_val", 1) != 0)
         self._needs_fit = True
         if self.isVisible():
             self._fit_tables()
@@ -103,6 +105,7 @@ class ResultsView(QWidget):
         self.class_table.setRowCount(0)
         self.gallery.empty()
         self.test_set.show_test(None, [])
+        self._body.setVisible(True)
 
     def open_image(self, row: int) -> ImageDialog | None:
         """Open gallery item ``row`` larger in a non-modal dialog; returns the dialog."""

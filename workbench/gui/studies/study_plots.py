@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QGridLayout, QWidget
 
 from workbench.gui.plots import RUN_COLOURS, curve_plot
 
-BAND_BRUSH = pg.mkBrush(127, 127, 127, 80)  # grey shows on a light and a dark background
+BAND_BRUSH = pg.mkBrush(127, 127, 127, 120)  # grey shows on a light and a dark background
 RECOMMENDED_PEN = pg.mkPen("#2ca02c", width=2, style=pg.QtCore.Qt.PenStyle.DashLine)
 METRICS = (("val_loss", "Validation loss per epoch", "Cross-validation loss plot", "loss"),
            ("val_acc", "Validation accuracy per epoch", "Cross-validation accuracy plot", "accuracy"))
@@ -22,6 +22,8 @@ class FoldCurves(QWidget):
         super().__init__(parent)
         self.plots = {key: curve_plot(title, name, y_label) for key, title, name, y_label in METRICS}
         self.plots["val_acc"].setYRange(0, 1)
+        # Accuracy climbs to the top right: its legend goes to the bottom right, out of the way.
+        self.plots["val_acc"].plotItem.legend.setOffset((-10, -10))
         self.fold_curves: dict[str, dict[int, pg.PlotDataItem]] = {key: {} for key in self.plots}
         self.mean_curves, self.bands, self._edges = {}, {}, {}
         mean_pen = pg.mkPen(pg.getConfigOption("foreground"), width=3)  # the text colour: dark or light
@@ -86,7 +88,7 @@ class FoldCurves(QWidget):
             return
         for plot in self.plots.values():
             line = pg.InfiniteLine(pos=epoch, angle=90, pen=RECOMMENDED_PEN, label=f"recommended {epoch}",
-                                   labelOpts={"position": 0.9, "color": RECOMMENDED_PEN.color(),
+                                   labelOpts={"position": 0.05, "color": RECOMMENDED_PEN.color(),
                                               "movable": True})
             plot.addItem(line)
             self.markers.append(line)
