@@ -87,7 +87,7 @@ def views(window) -> None:
 def studies(window) -> None:
     """Find a learning rate, cross-validate with it, train the final model: three screenshots."""
     form = window.form
-    form.epochs.setValue(12)
+    form.epochs.setValue(10)
     form.batch_size.setValue(8)  # more batches in the one-epoch sweep: a finer curve
     form.test_fraction.setValue(0.15)
     settle()

@@ -3,7 +3,7 @@ per-class metrics, labelled as what they are: a last, untouched check, never use
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QVBoxLayout
+from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout
 
 from workbench.gui.common import bold_label
 from workbench.gui.results.summary_block import pct
@@ -22,6 +22,8 @@ class TestSetSection(QGroupBox):
     def __init__(self, parent=None):
         super().__init__("Held-out test set", parent)
         self.setAccessibleName("Test set")
+        # As tall as its contents: with a final model's results it is all the view shows.
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
         note = QLabel(NEVER_USED)
         note.setWordWrap(True)
         self.headline = bold_label("")

@@ -78,6 +78,7 @@ class ResultsView(QWidget):
         layout.addLayout(self._details)
         layout.addWidget(self.test_set)
         layout.addWidget(body, 1)
+        layout.addStretch(0)  # takes the room when the body is hidden (a final model's results)
 
     # -- public API ------------------------------------------------------------------------
 

@@ -30,7 +30,7 @@ class FoldCurves(QWidget):
         for key, plot in self.plots.items():
             self.mean_curves[key] = plot.plot(pen=mean_pen, name="mean over folds")
             # The band's edges are invisible curves; FillBetweenItem shades between them.
-            low, high = pg.PlotDataItem(pen=None), pg.PlotDataItem(pen=None)
+            low, high = pg.PlotCurveItem(pen=None), pg.PlotCurveItem(pen=None)
             self._edges[key] = (low, high)
             self.bands[key] = pg.FillBetweenItem(low, high, brush=BAND_BRUSH)
             plot.addItem(self.bands[key])
@@ -88,7 +88,7 @@ class FoldCurves(QWidget):
             return
         for plot in self.plots.values():
             line = pg.InfiniteLine(pos=epoch, angle=90, pen=RECOMMENDED_PEN, label=f"recommended {epoch}",
-                                   labelOpts={"position": 0.05, "color": RECOMMENDED_PEN.color(),
+                                   labelOpts={"position": 0.5, "color": RECOMMENDED_PEN.color(),
                                               "movable": True})
             plot.addItem(line)
             self.markers.append(line)
