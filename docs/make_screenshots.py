@@ -6,6 +6,10 @@ Opens the window on the bundled sample data, trains the small CNN for a few epoc
 docs/dataset.png, docs/training.png and docs/results.png; then trains a second run with another
 learning rate and saves docs/runs.png (the two runs compared) and docs/try_it.png (the first
 run classifying sample images).
+
+The studies come next (``--studies`` makes only these): docs/lr_finder.png (the learning-rate
+sweep with its suggestion), docs/cross_validation.png (a 3-fold study and its recommendation) and
+docs/results_test_set.png (the final model trained on the recommendation, scored on a test set).
 """
 
 from __future__ import annotations
@@ -36,15 +40,8 @@ def settle(ms: int = 800) -> None:
     loop.exec()
 
 
-def main() -> int:
-    app = make_application(sys.argv)
-    from workbench.gui.main_window import MainWindow
-
-    tmp = tempfile.mkdtemp()
-    window = MainWindow(settings=QSettings(f"{tmp}/settings.ini", QSettings.Format.IniFormat))
-    window.runs_view.set_runs_root(f"{tmp}/runs")
-    window.resize(1500, 950)
-    window.show()
+def views(window) -> None:
+    """The five views after two short runs on the sample data."""
     window.open_dataset(sample_data_dir())
     wait(window.datasetOpened, 30_000)
     settle(2500)  # thumbnails and augmentation previews arrive off-thread
@@ -85,6 +82,52 @@ def main() -> int:
     settle(1500)
     window.grab().save(str(DOCS / "try_it.png"))
     print("screenshots written;", summary and summary.get("stop_reason"))
+
+
+def studies(window) -> None:
+    """Find a learning rate, cross-validate with it, train the final model: three screenshots."""
+    form = window.form
+    form.epochs.setValue(10)
+    form.batch_size.setValue(8)  # more batches in the one-epoch sweep: a finer curve
+    form.test_fraction.setValue(0.15)
+    settle()
+    dialog = window.studies.find_learning_rate()
+    wait(window.controller.ended, 300_000)
+    settle(1500)
+    dialog.grab().save(str(DOCS / "lr_finder.png"))
+    dialog.use_button.click()
+    dialog.close()
+
+    view = window.cross_validation
+    view.folds.setValue(3)
+    view.start_button.click()
+    wait(window.controller.ended, 1_800_000)
+    settle(1500)
+    window.grab().save(str(DOCS / "cross_validation.png"))
+
+    view.final_button.click()
+    wait(window.runFinished, 600_000)
+    window.tabs.setCurrentWidget(window.results)
+    settle(2500)
+    window.grab().save(str(DOCS / "results_test_set.png"))
+    print("study screenshots written;", view.sentence_label.text())
+
+
+def main() -> int:
+    app = make_application(sys.argv)
+    from workbench.gui.main_window import MainWindow
+
+    tmp = tempfile.mkdtemp()
+    window = MainWindow(settings=QSettings(f"{tmp}/settings.ini", QSettings.Format.IniFormat))
+    window.runs_view.set_runs_root(f"{tmp}/runs")
+    window.resize(1500, 950)
+    window.show()
+    if "--studies" not in sys.argv:
+        views(window)
+    else:
+        window.open_dataset(sample_data_dir())
+        wait(window.datasetOpened, 30_000)
+    studies(window)
     window.close()
     app.quit()
     return 0

@@ -97,3 +97,25 @@ def test_every_edit_is_announced(form, qtbot):
         with qtbot.waitSignal(form.changed, timeout=1000):
             edit()
     assert form.config().augment.contrast == 0.4 and form.config().weights_path == "w.pt"
+
+
+def test_a_pre_split_folder_disables_the_fractions_and_says_why(qtbot, window, tmp_path, tiny_data):
+    from PIL import Image
+
+    for split in ("train", "val"):
+        for name in ("a", "b"):
+            folder = tmp_path / "presplit" / split / name
+            folder.mkdir(parents=True)
+            for i in range(3):
+                Image.new("RGB", (16, 16), (60 * i, 100, 0 if name == "a" else 200)).save(folder / f"{i}.png")
+    form = window.form
+    usual = form.val_fraction.toolTip()
+    with qtbot.waitSignal(window.datasetOpened, timeout=30_000):
+        window.open_dataset(tmp_path / "presplit")
+    for widget in (form.val_fraction, form.test_fraction):
+        assert not widget.isEnabled()
+        assert widget.toolTip().startswith("Not used: the image folder has its own")
+    assert form.val_fraction.toolTip().endswith(usual)
+    with qtbot.waitSignal(window.datasetOpened, timeout=30_000):
+        window.open_dataset(tiny_data)
+    assert form.val_fraction.isEnabled() and form.val_fraction.toolTip() == usual

@@ -187,10 +187,18 @@ class StudyEnd(Event):
     summary: dict
 
 
+@dataclass(frozen=True)
+class LRFindEnd(Event):
+    """A learning-rate sweep finished: its result (``LRFindResult.to_dict()``, with ``out``)."""
+
+    kind: ClassVar[str] = "lr_find_end"
+    result: dict
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.kind: cls for cls in (RunStart, CacheProgress, EpochStart, BatchEnd, EpochEnd,
                               CheckpointSaved, EarlyStop, Log, RunEnd, Error,
-                              FoldStart, FoldEnd, StudyEnd)}
+                              FoldStart, FoldEnd, StudyEnd, LRFindEnd)}
 
 
 def event_from_dict(data: dict[str, Any]) -> Event | None:

@@ -18,12 +18,14 @@ from workbench.config import ConfigError, TrainConfig
 
 # Imported here, before the window shows: a first import inside the worker thread would run
 # extension-module initialisation (torch, torchvision) under the GIL and freeze the window.
+from workbench.engine import events as ev
 from workbench.engine import trainer as _trainer  # noqa: F401
 from workbench.gui.dataset.tab import DatasetTab
 from workbench.gui.results.view import ResultsView
 from workbench.gui.runs.export_dialog import ExportDialog
 from workbench.gui.runs.runs_view import RunsView
 from workbench.gui.settings_panel import SettingsPanel
+from workbench.gui.studies.actions import StudyActions
 from workbench.gui.training.failure_dialog import failure_dialog
 from workbench.gui.training.run import RunOutcome
 from workbench.gui.training.tab import TrainingTab
@@ -93,12 +95,16 @@ class MainWindow(QMainWindow):
         self.runs_view.refresh()
         self.try_it = TryItView()
         self.runFinished.connect(self.try_it.run_finished)
-
         self.tabs = QTabWidget()
+        self.studies = StudyActions(self)
+        self.cross_validation = self.studies.view
+        self.settings_panel.find_lr_button.clicked.connect(self.studies.find_learning_rate)
+        self.form.changed.connect(self.studies.update_estimate)
+
         self.tabs.setAccessibleName("Views")
         for widget, title in ((self.dataset_tab, "Dataset"), (self.training_tab, "Training"),
-                              (self.results, "Results"), (self.runs_view, "Runs"),
-                              (self.try_it, "Try it")):
+                              (self.results, "Results"), (self.cross_validation, "Cross-validation"),
+                              (self.runs_view, "Runs"), (self.try_it, "Try it")):
             self.tabs.addTab(widget, title)
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(self.settings_panel)
@@ -130,6 +136,12 @@ class MainWindow(QMainWindow):
         self.stop_action = QAction("S&top training", self, shortcut=QKeySequence(Qt.Key.Key_Escape))
         self.stop_action.triggered.connect(self.stop_training)
         train_menu.addActions([self.start_action, self.stop_action])
+        train_menu.addSeparator()
+        self.find_lr_action = QAction("&Find learning rate…", self)
+        self.find_lr_action.triggered.connect(self.studies.find_learning_rate)
+        self.cv_action = QAction("&Cross-validate…", self)
+        self.cv_action.triggered.connect(lambda: self.tabs.setCurrentWidget(self.cross_validation))
+        train_menu.addActions([self.find_lr_action, self.cv_action])
         for action in (self.open_action, self.export_action, self.start_action, self.stop_action):
             self.addAction(action)  # shortcuts work whatever has focus
 
@@ -176,6 +188,7 @@ class MainWindow(QMainWindow):
             self.datasetOpened.emit(None)
             return
         self.remembered.remember_folder(scan.root)
+        self.form.set_folder_split(scan.presplit)
         self._fill_recent_menu()
         self._on_settings_changed()
         self.statusBar().showMessage(f"{scan.num_images} images in {len(scan.class_names)} classes: "
@@ -219,8 +232,8 @@ class MainWindow(QMainWindow):
         except ConfigError as exc:
             self.statusBar().showMessage(str(exc))
             return
-        self._save_settings()
-        self._launch(config, scan=self.scan)
+        self.save_settings()
+        self.launch(config, scan=self.scan)
 
     def rerun(self, config: TrainConfig) -> None:
         """Load a past run's settings into the form and train them once its image folder is scanned."""
@@ -239,9 +252,9 @@ class MainWindow(QMainWindow):
     def resume_run(self, run_dir: str, config: TrainConfig) -> None:
         """Continue a stopped or unfinished run in its own folder, from its last checkpoint."""
         if not self.controller.running:
-            self._launch(config, resume=run_dir)
+            self.launch(config, resume=run_dir)
 
-    def _launch(self, config: TrainConfig, resume: str | None = None, scan=None) -> None:
+    def launch(self, config: TrainConfig, resume: str | None = None, scan=None) -> None:
         self.summary = None
         self.last_error = None
         self.tabs.setCurrentWidget(self.training_tab)
@@ -260,6 +273,8 @@ class MainWindow(QMainWindow):
         self.export_action.setEnabled(bool(summary.get("best_epoch")))
 
     def _on_run_ended(self, outcome: RunOutcome) -> None:
+        if outcome.ends_with is not ev.RunEnd:
+            return  # a study: StudyActions reports how it ended
         if outcome.failed:
             self.last_error = outcome.message
             self.statusBar().showMessage(f"Training failed: {outcome.message}")
@@ -278,6 +293,7 @@ class MainWindow(QMainWindow):
         self.settings_panel.set_running(running)
         self.start_action.setEnabled(not running)
         self.stop_action.setEnabled(running)
+        self.find_lr_action.setEnabled(not running)
 
     # Export ------------------------------------------------------------------------------------
     def export_model_dialog(self, run_dir: str | None = None) -> ExportDialog | None:
@@ -310,14 +326,14 @@ class MainWindow(QMainWindow):
             self.splitter.restoreState(self.remembered.splitter())
         self._fill_recent_menu()
 
-    def _save_settings(self) -> None:
+    def save_settings(self) -> None:
         self.remembered.save(self.form.config(), self.saveGeometry(), self.splitter.saveState())
 
     def last_folder(self) -> str | None:
         return self.remembered.last_folder()
 
     def closeEvent(self, event) -> None:  # noqa: N802 — Qt override
-        self._save_settings()
+        self.save_settings()
         if self.controller.running:
             self.controller.stop()
             self.controller.wait(60_000)

@@ -12,11 +12,13 @@ VAL_PEN = pg.mkPen("#ff7f0e", width=2)
 RAW_PEN = pg.mkPen((31, 119, 180, 70), width=1)
 SMOOTH_PEN = pg.mkPen("#1f77b4", width=2)
 LR_PEN = pg.mkPen("#2ca02c", width=2)
+FIRST_GROUP_PEN = pg.mkPen("#9467bd", width=2, style=pg.QtCore.Qt.PenStyle.DashLine)
 BEST_PEN = pg.mkPen("#2ca02c", width=1.5, style=pg.QtCore.Qt.PenStyle.DashLine)
 STOP_PEN = pg.mkPen("#d62728", width=1.5, style=pg.QtCore.Qt.PenStyle.DotLine)
 
 
-def _plot(title: str, accessible: str, y_label: str, x_label: str = "epoch") -> pg.PlotWidget:
+def curve_plot(title: str, accessible: str, y_label: str, x_label: str = "epoch") -> pg.PlotWidget:
+    """A plot with the window's look: grid, axis labels, legend."""
     widget = pg.PlotWidget(title=title)
     widget.setAccessibleName(accessible)
     widget.setToolTip(title)
@@ -39,10 +41,10 @@ class TrainingPlots(QWidget):
 
     def __init__(self, parent=None, *, epoch_only: bool = False):
         super().__init__(parent)
-        self.loss_plot = _plot("Loss per epoch", "Loss plot", "loss")
-        self.acc_plot = _plot("Accuracy per epoch", "Accuracy plot", "accuracy")
-        self.iter_plot = _plot("Training loss per iteration", "Iteration loss plot", "loss", "iteration")
-        self.lr_plot = _plot("Learning rate", "Learning rate plot", "learning rate", "iteration")
+        self.loss_plot = curve_plot("Loss per epoch", "Loss plot", "loss")
+        self.acc_plot = curve_plot("Accuracy per epoch", "Accuracy plot", "accuracy")
+        self.iter_plot = curve_plot("Training loss per iteration", "Iteration loss plot", "loss", "iteration")
+        self.lr_plot = curve_plot("Learning rate", "Learning rate plot", "learning rate", "iteration")
         self.acc_plot.setYRange(0, 1)
         # A constant learning rate would otherwise auto-range to ±400 × 1e-3 around its value.
         self.lr_plot.getAxis("left").enableAutoSIPrefix(False)
@@ -54,6 +56,9 @@ class TrainingPlots(QWidget):
             "iter_raw": self.iter_plot.plot(pen=RAW_PEN, name="raw"),
             "iter_smooth": self.iter_plot.plot(pen=SMOOTH_PEN, name="smoothed"),
             "lr": self.lr_plot.plot(pen=LR_PEN, name="learning rate"),
+            # Only with layer-wise rates (EpochEnd.lr_first_group): one point per epoch.
+            "lr_first_group": self.lr_plot.plot(pen=FIRST_GROUP_PEN, symbol="o", symbolSize=4,
+                                                symbolBrush=FIRST_GROUP_PEN.color()),
         }
         for key in ("iter_raw", "iter_smooth", "lr"):
             # Long runs reach 10⁵ iterations: draw only what is visible, at screen resolution.
@@ -78,7 +83,9 @@ class TrainingPlots(QWidget):
         self.iter_loss: list[float] = []
         self.iter_smooth: list[float] = []
         self.iter_lr: list[float] = []
+        self.first_group_lr: list[tuple[float, float]] = []
         self._lr_top = None
+        self._name_lr_curves(layer_wise=False)
         for curve in self.curves.values():
             curve.setData([], [])
         for kind in self.markers:
@@ -86,9 +93,10 @@ class TrainingPlots(QWidget):
 
     def add_epoch(self, metrics: dict) -> None:
         self.epochs.append(metrics)
-        x = np.array([m["epoch"] for m in self.epochs], dtype=float)
         for key in ("train_loss", "val_loss", "train_acc", "val_acc"):
-            self.curves[key].setData(x, np.array([m[key] for m in self.epochs], dtype=float))
+            rows = [m for m in self.epochs if m.get(key) is not None]  # no validation split: none
+            self.curves[key].setData(np.array([m["epoch"] for m in rows], dtype=float),
+                                     np.array([m[key] for m in rows], dtype=float))
 
     def show_history(self, history: list[dict], best_epoch: int | None = None,
                      stopped_early_at: int | None = None) -> None:
@@ -119,6 +127,24 @@ class TrainingPlots(QWidget):
         if top != self._lr_top:
             self._lr_top = top
             self.lr_plot.setYRange(0, top, padding=0)
+
+    def add_first_group_lr(self, iteration: float, lr: float) -> None:
+        """The first layer group's rate at the end of an epoch (the plotted rate is the head's)."""
+        if not self.first_group_lr:
+            self._name_lr_curves(layer_wise=True)
+        self.first_group_lr.append((iteration, lr))
+        x, y = zip(*self.first_group_lr, strict=True)
+        self.curves["lr_first_group"].setData(np.asarray(x), np.asarray(y))
+
+    def _name_lr_curves(self, layer_wise: bool) -> None:
+        legend = self.lr_plot.plotItem.legend
+        legend.removeItem(self.curves["lr"])
+        legend.removeItem(self.curves["lr_first_group"])
+        if layer_wise:
+            legend.addItem(self.curves["lr"], "head")
+            legend.addItem(self.curves["lr_first_group"], "first layer group")
+        else:
+            legend.addItem(self.curves["lr"], "learning rate")
 
     def mark_best(self, epoch: int) -> None:
         self._clear_markers("best")
@@ -158,7 +184,7 @@ class RunComparisonPlots(QWidget):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.plots = {key: _plot(f"{title} per epoch", f"{title} of the compared runs", y_label)
+        self.plots = {key: curve_plot(f"{title} per epoch", f"{title} of the compared runs", y_label)
                       for key, title, y_label in COMPARED_METRICS}
         self.plots["val_acc"].setYRange(0, 1)
         self.curves: dict[str, dict[str, pg.PlotDataItem]] = {key: {} for key in self.plots}

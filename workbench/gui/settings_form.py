@@ -9,6 +9,7 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QFormLayout,
     QGroupBox,
+    QHBoxLayout,
     QLabel,
     QSpinBox,
     QVBoxLayout,
@@ -44,6 +45,8 @@ class SettingsForm(QWidget):
         self._data_dir: str | None = None  # chosen in the Dataset panel, not here
 
         self.widgets: dict[str, QWidget] = {}  # by dotted path: "epochs", "augment.rotation_range"
+        self._forms: dict[str, QFormLayout] = {}  # the group's layout each setting's row is in
+        self._usual_tips: dict[str, str] = {}  # tooltips while a pre-split folder replaces them
         for path, s in all_settings().items():
             if s.in_form:
                 self.widgets[path] = make_widget(s)
@@ -98,7 +101,7 @@ class SettingsForm(QWidget):
                 box = QGroupBox(s.group)
                 forms[s.group] = QFormLayout(box)
                 layout.addWidget(box)
-            form = forms[s.group]
+            form = self._forms[path] = forms[s.group]
             if s.kind is bool:
                 form.addRow("", widget)
             else:
@@ -113,6 +116,33 @@ class SettingsForm(QWidget):
             elif path == "device":
                 form.addRow("GPUs", self.gpus)
                 form.setRowVisible(self.gpus, self.gpu_count > 1)
+
+    def attach_beside(self, path: str, extra: QWidget) -> None:
+        """Put ``extra`` (e.g. a button) on the row of setting ``path``, right of its input."""
+        form, field = self._forms[path], self.widgets[path]
+        row, _role = form.getWidgetPosition(field)
+        taken = form.takeRow(row)
+        label = taken.labelItem.widget() if taken.labelItem else None
+        box = QWidget()
+        line = QHBoxLayout(box)
+        line.setContentsMargins(0, 0, 0, 0)
+        line.addWidget(field, 1)
+        line.addWidget(extra)
+        form.insertRow(row, label, box)
+        self._advanced_rows = [(f, box if w is field else w) for f, w in self._advanced_rows]
+
+    def set_folder_split(self, presplit: bool) -> None:
+        """A folder with its own train/ and val/ (and maybe test/) subfolders sets the validation
+        and test images itself: the two fractions are disabled, their tooltips say why."""
+        reason = {"val_fraction": "Not used: the image folder has its own train/ and val/ subfolders, "
+                                  "which decide the validation images.",
+                  "test_fraction": "Not used: the image folder has its own split; its test/ subfolder, "
+                                   "if any, is the test set."}
+        for path, why in reason.items():
+            widget = self.widgets[path]
+            usual = self._usual_tips.setdefault(path, widget.toolTip())
+            widget.setEnabled(not presplit)
+            widget.setToolTip(f"{why}\n\n{usual}" if presplit else usual)
 
     def _show_advanced(self, shown: bool) -> None:
         for form, widget in self._advanced_rows:

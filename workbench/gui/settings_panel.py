@@ -22,6 +22,11 @@ class SettingsPanel(QWidget):
         self.browse_button.setAccessibleName("Choose image folder")
         self.browse_button.setToolTip("Choose the image folder (Ctrl+O)")
         self.form = SettingsForm()
+        self.find_lr_button = QPushButton("Find…")
+        self.find_lr_button.setAccessibleName("Find learning rate")
+        self.find_lr_button.setToolTip("Sweep the learning rate over a few batches and suggest one "
+                                       "(the learning-rate range test)")
+        self.form.attach_beside("lr", self.find_lr_button)
         self.start_button = QPushButton("Start training")
         self.start_button.setAccessibleName("Start training")
         self.start_button.setToolTip("Train with these settings (Ctrl+Return)")

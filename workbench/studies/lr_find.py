@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from workbench.config import TrainConfig
+from workbench.engine import events as ev
 from workbench.engine.callbacks import Callback
 from workbench.engine.trainer import Trainer, TrainingError
 
@@ -38,6 +39,7 @@ class LRFindResult:
     alternatives: dict[str, float] = field(default_factory=dict)  # other rules' answers
     stop_reason: str = ""
     message: str = ""  # why no suggestion was made, or a note for the user
+    out: str = ""  # the sweep's folder (lr_find.json, lr_find.png)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -149,36 +151,59 @@ def _valley(losses: list[float]) -> int:
     return min(start + int(third) + int(third / 2), n - 1)
 
 
+class LearningRateFinder:
+    """One sweep, shaped like the other studies (``subscribe``, ``request_stop``, ``run``) so the
+    window runs it as it runs a training. ``run()`` returns the :class:`LRFindResult` and emits it
+    as an :class:`~workbench.engine.events.LRFindEnd`."""
+
+    def __init__(self, config: TrainConfig, out: str | Path | None = None, *, start_lr: float = 1e-7,
+                 end_lr: float = 10.0, iterations: int = 100, runs_root=None, scan=None):
+        if not 0 < start_lr < end_lr <= 100:
+            raise TrainingError(f"The sweep needs 0 < start rate < end rate ≤ 100, got {start_lr:g} "
+                                f"and {end_lr:g}.")
+        if not 1 <= iterations <= 10_000:
+            raise TrainingError(f"The sweep's iterations must be between 1 and 10000, got {iterations}.")
+        self.test = LRRangeTest(start_lr, end_lr, iterations)
+        out_root = None
+        if out is None:
+            from workbench.runs import default_runs_root
+
+            out_root = (Path(runs_root) if runs_root else default_runs_root()) / "lr-find"
+        self.trainer = Trainer(config, out=out, runs_root=out_root, scan=scan, callbacks=[self.test],
+                               standard_callbacks=False)
+
+    def subscribe(self, fn):
+        return self.trainer.subscribe(fn)
+
+    def request_stop(self) -> None:
+        """End the sweep after the current batch; the suggestion is read off what was swept."""
+        self.trainer.request_stop()
+
+    def run(self) -> LRFindResult:
+        test, trainer = self.test, self.trainer
+        trainer.run()
+        suggested, alternatives, why = suggest(test.lrs, test.smoothed)
+        folder = trainer.run_folder
+        result = LRFindResult(lrs=test.lrs, losses=test.smoothed, raw_losses=test.raw,
+                              suggested_lr=suggested, rule="steepest" if suggested else "",
+                              alternatives=alternatives, stop_reason=test.stop_reason or "stopped by user",
+                              message=why, out=str(folder.path))
+        folder.write_json(folder.path / "lr_find.json", result.to_dict())
+        from workbench.studies.png_plot import save_lr_plot
+
+        save_lr_plot(result, folder.path / "lr_find.png")
+        trainer.log(result.describe())
+        trainer.emit(ev.LRFindEnd(result=result.to_dict()))
+        return result
+
+
 def find_learning_rate(config: TrainConfig, out: str | Path | None = None, *, start_lr: float = 1e-7,
                        end_lr: float = 10.0, iterations: int = 100, runs_root=None, scan=None,
                        subscribe=None) -> LRFindResult:
     """Run the sweep on ``config``'s data and model; write ``lr_find.json`` and ``lr_find.png``
     into the output folder (a new one under the runs folder's ``lr-find/`` by default)."""
-    if not 0 < start_lr < end_lr <= 100:
-        raise TrainingError(f"The sweep needs 0 < start rate < end rate ≤ 100, got {start_lr:g} "
-                            f"and {end_lr:g}.")
-    if not 1 <= iterations <= 10_000:
-        raise TrainingError(f"The sweep's iterations must be between 1 and 10000, got {iterations}.")
-    test = LRRangeTest(start_lr, end_lr, iterations)
-    if out is None:
-        from workbench.runs import default_runs_root
-
-        runs_root = Path(runs_root) if runs_root else default_runs_root()
-        out_root = runs_root / "lr-find"
-    trainer = Trainer(config, out=out, runs_root=None if out else out_root, scan=scan,
-                      callbacks=[test], standard_callbacks=False)
+    finder = LearningRateFinder(config, out, start_lr=start_lr, end_lr=end_lr, iterations=iterations,
+                                runs_root=runs_root, scan=scan)
     if subscribe is not None:
-        trainer.subscribe(subscribe)
-    trainer.run()
-    suggested, alternatives, why = suggest(test.lrs, test.smoothed)
-    result = LRFindResult(lrs=test.lrs, losses=test.smoothed, raw_losses=test.raw, suggested_lr=suggested,
-                          rule="steepest" if suggested else "", alternatives=alternatives,
-                          stop_reason=test.stop_reason, message=why)
-    folder = trainer.run_folder
-    folder.write_json(folder.path / "lr_find.json", result.to_dict())
-    from workbench.studies.png_plot import save_lr_plot
-
-    save_lr_plot(result, folder.path / "lr_find.png")
-    trainer.log(result.describe())
-    result.out = str(folder.path)
-    return result
+        finder.subscribe(subscribe)
+    return finder.run()

@@ -209,3 +209,31 @@ def test_a_real_training_summary(qtbot, view, fast_config, tmp_path):
     assert view.matrix_table.rowCount() == k and view.class_table.rowCount() == k + 1
     assert view.gallery.count() == len(summary["misclassified"])
     assert Trainer.one_line_summary(summary) in view.summary_label.text()
+
+
+def test_the_test_set_section_appears_only_with_a_test_set(qtbot, summary):
+    view = ResultsView()
+    qtbot.addWidget(view)
+    view.show()
+    view.show_summary(summary)
+    assert not view.test_set.isVisible()
+    test = {"n": 30, "loss": 0.4321, "accuracy": 23 / 30, "confusion": MATRIX, "per_class": _per_class()}
+    view.show_summary({**summary, "test": test, "n_test": 30})
+    assert view.test_set.isVisible()
+    assert view.test_set.headline.text() == "Test accuracy 76.7% · test loss 0.4321 · 30 test images"
+    assert "never used to choose anything" in " ".join(
+        label.text() for label in view.test_set.findChildren(type(view.test_set.headline)))
+    assert view.test_set.matrix_table.matrix == MATRIX
+    assert view.test_set.class_table.rowCount() == len(NAMES) + 1  # and the macro average
+    assert "30 test" in view.detail_labels["Dataset size"].text()
+    view.clear()
+    assert not view.test_set.isVisible()
+
+
+def test_a_final_model_without_validation_shows_no_validation_tables(qtbot, summary):
+    view = ResultsView()
+    qtbot.addWidget(view)
+    view.show()
+    view.show_summary({**summary, "n_val": 0, "confusion_matrix": [], "per_class": []})
+    assert not view.matrix_table.isVisible()
+    assert "no validation split" in view.detail_labels["Dataset size"].text()

@@ -79,7 +79,8 @@ class SummaryBlock:
         best = s.get("best_metrics") or {}
         d = self.details
         d["Best epoch"].setText(str(s["best_epoch"]) if s.get("best_epoch") else DASH)
-        d["Validation loss"].setText(f"{best['val_loss']:.4f}" if "val_loss" in best else DASH)
+        # A final model (no validation split) has training numbers only.
+        d["Validation loss"].setText(f"{best['val_loss']:.4f}" if best.get("val_loss") is not None else DASH)
         d["Validation accuracy"].setText(pct(best.get("val_acc")))
         d["Training accuracy"].setText(pct(best.get("train_acc")))
         d["Epochs run"].setText(f"{s.get('stopped_epoch', 0)} of {s.get('epochs', '?')} planned")
@@ -91,5 +92,7 @@ class SummaryBlock:
         d["Device"].setText(name or device or DASH)
         images = s.get("total_train_images")
         d["Images trained"].setText(f"{images:,}" if images is not None else DASH)
-        d["Dataset size"].setText(f"{s.get('n_train', 0):,} train / {s.get('n_val', 0):,} validation")
+        validation = f"{s['n_val']:,} validation" if s.get("n_val") else "no validation split"
+        test = f" / {s['n_test']:,} test" if s.get("n_test") else ""
+        d["Dataset size"].setText(f"{s.get('n_train', 0):,} train / {validation}{test}")
         d["Why it stopped"].setText(s.get("stop_reason") or DASH)

@@ -16,6 +16,7 @@ from workbench.gui.results.gallery import THUMBNAIL_SIZE, MisclassifiedGallery
 from workbench.gui.results.image_dialog import ImageDialog
 from workbench.gui.results.summary_block import DETAIL_KEYS, SummaryBlock
 from workbench.gui.results.tables import ConfusionMatrixTable, PerClassTable
+from workbench.gui.results.test_set import TestSetSection
 
 __all__ = ["THUMBNAIL_SIZE", "ResultsView", "cell_colour"]
 
@@ -37,6 +38,7 @@ class ResultsView(QWidget):
         self.matrix_table = ConfusionMatrixTable()
         self.class_table = PerClassTable()
         self.gallery = MisclassifiedGallery()
+        self.test_set = TestSetSection()
         self.gallery_label = self.gallery.label
         self.gallery.thumbnailsLoaded.connect(self.thumbnailsLoaded)
         self._build_layout()
@@ -54,8 +56,9 @@ class ResultsView(QWidget):
             return box
 
         tables = QSplitter(Qt.Orientation.Horizontal)
-        tables.addWidget(section("Confusion matrix  (rows: true, columns: predicted)", self.matrix_table))
-        tables.addWidget(section("Per-class metrics", self.class_table))
+        tables.addWidget(section("Validation confusion matrix  (rows: true, columns: predicted)",
+                                 self.matrix_table))
+        tables.addWidget(section("Validation per-class metrics", self.class_table))
         body = QSplitter(Qt.Orientation.Vertical)
         body.addWidget(tables)
         body.addWidget(section("Misclassified validation images", self.gallery_label, self.gallery))
@@ -73,7 +76,9 @@ class ResultsView(QWidget):
         layout = QVBoxLayout(self)
         layout.addWidget(self.summary_label)
         layout.addLayout(self._details)
+        layout.addWidget(self.test_set)
         layout.addWidget(body, 1)
+        layout.addStretch(0)  # takes the room when the body is hidden (a final model's results)
 
     # -- public API ------------------------------------------------------------------------
 
@@ -86,6 +91,9 @@ class ResultsView(QWidget):
         self.matrix_table.show_matrix(matrix, list(summary.get("class_names") or []))
         self.class_table.show_classes(summary.get("per_class") or [])
         self.gallery.show_summary(summary, matrix)
+        self.test_set.show_test(summary.get("test"), list(summary.get("class_names") or []))
+        # A final model (no validation split) has no validation tables or mistakes to show.
+        self._body.setVisible(summary.get("n_val", 1) != 0)
         self._needs_fit = True
         if self.isVisible():
             self._fit_tables()
@@ -97,6 +105,8 @@ class ResultsView(QWidget):
         self.matrix_table.empty()
         self.class_table.setRowCount(0)
         self.gallery.empty()
+        self.test_set.show_test(None, [])
+        self._body.setVisible(True)
 
     def open_image(self, row: int) -> ImageDialog | None:
         """Open gallery item ``row`` larger in a non-modal dialog; returns the dialog."""

@@ -27,9 +27,9 @@ def make_run(config: TrainConfig, processes: int, out=None, resume=None, runs_ro
         from workbench.gui.training.process_run import ProcessTrainingRun
 
         return ProcessTrainingRun(config, processes, out, resume, runs_root, parent=parent)
-    from workbench.gui.training.thread_run import ThreadTrainingRun
+    from workbench.gui.training.thread_run import ThreadTrainingRun, trainer_job
 
-    return ThreadTrainingRun(config, out, resume, runs_root, scan, parent=parent)
+    return ThreadTrainingRun(trainer_job(config, out, resume, runs_root, scan), parent=parent)
 
 
 class TrainingController(QObject):
@@ -54,7 +54,14 @@ class TrainingController(QObject):
     def start(self, config: TrainConfig, out=None, resume=None, runs_root=None, scan=None) -> None:
         if self.running:
             raise RuntimeError("a run is already in progress")
-        self._run = make_run(config, self.processes, out, resume, runs_root, scan, parent=self)
+        self.start_run(make_run(config, self.processes, out, resume, runs_root, scan, parent=self))
+
+    def start_run(self, run: TrainingRun) -> None:
+        """Start a run made elsewhere (a study); it becomes the current run."""
+        if self.running:
+            raise RuntimeError("a run is already in progress")
+        run.setParent(self)
+        self._run = run
         self._run.event.connect(self.event)
         self._run.ended.connect(self._on_ended)
         self._run.start()

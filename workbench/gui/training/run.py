@@ -4,6 +4,11 @@ A :class:`TrainingRun` is started, may be asked to stop, and can be waited for. 
 it delivers the engine's typed events (``event``) and, once it has released its thread or its
 processes, one :class:`RunOutcome` (``ended``). A failure is always an
 :class:`~workbench.engine.events.Error` event too, so views have a single path for it.
+
+A study (a learning-rate sweep, a cross-validation) is a run too: ``ends_with`` names the event
+whose payload is its outcome (:class:`~workbench.engine.events.StudyEnd` for a cross-validation,
+whose folds' own ``RunEnd`` events come before it), so the window starts, stops and follows every
+kind of work through this one interface.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ class RunOutcome:
 
     summary: dict | None = None
     error: ev.Error | None = None
+    ends_with: type[ev.Event] = ev.RunEnd  # what the summary is: a run's, a study's, a sweep's
 
     @property
     def failed(self) -> bool:
@@ -40,8 +46,9 @@ class TrainingRun(QObject):
     event = Signal(object)  # an engine Event, on the GUI thread
     ended = Signal(object)  # the RunOutcome; the run's thread or processes are gone
 
-    def __init__(self, parent: QObject | None = None):
+    def __init__(self, parent: QObject | None = None, ends_with: type[ev.Event] = ev.RunEnd):
         super().__init__(parent)
+        self.ends_with = ends_with
         self._summary: dict | None = None
         self._error: ev.Error | None = None
         self.outcome: RunOutcome | None = None
@@ -64,8 +71,8 @@ class TrainingRun(QObject):
 
     @Slot(object)
     def _deliver(self, event: ev.Event) -> None:
-        if isinstance(event, ev.RunEnd):
-            self._summary = event.summary
+        if isinstance(event, self.ends_with):
+            self._summary = _payload(event)
         elif isinstance(event, ev.Error):
             self._error = event
         self.event.emit(event)
@@ -78,5 +85,11 @@ class TrainingRun(QObject):
         if self._summary is None and self._error is None:
             self._deliver(fallback or ev.Error(message="The run ended without a result.",
                                                type="NoResult"))
-        self.outcome = RunOutcome(self._summary, None if self._summary is not None else self._error)
+        self.outcome = RunOutcome(self._summary, None if self._summary is not None else self._error,
+                                  self.ends_with)
         self.ended.emit(self.outcome)
+
+
+def _payload(event: ev.Event) -> dict:
+    """The outcome an ending event carries: a summary, or a sweep's result."""
+    return event.result if isinstance(event, ev.LRFindEnd) else event.summary

@@ -29,7 +29,8 @@ class TrainingTab(QSplitter):
         self.session = TrainingSession()
         self.controller = TrainingController(self)
         # First connection: views have handled an event before anyone else hears of it.
-        self.controller.event.connect(self.session.handle)
+        self.controller.event.connect(self._follow)
+        self._live = True  # the current run's events feed the session (a sweep's do not)
 
         self.plots = TrainingPlots()
         self.progress = ProgressPanel(self.session)
@@ -63,7 +64,22 @@ class TrainingTab(QSplitter):
         """Clear the views and train ``config`` on ``processes`` processes (> 1: torchrun)."""
         self.session.reset()
         self.controller.processes = processes
+        self._live = True
         self.controller.start(config, out=out, runs_root=runs_root, scan=scan, resume=resume)
+
+    def start_study(self, run, *, live: bool) -> None:
+        """Run a study (a :class:`~workbench.gui.training.run.TrainingRun` whose job is a study)
+        through the one controller. ``live``: its runs show here one at a time (a cross-validation's
+        folds: the session starts afresh at every fold); otherwise its own view shows it."""
+        self._live = live
+        self.controller.start_run(run)
+
+    def _follow(self, event: ev.Event) -> None:
+        if not self._live:
+            return
+        if isinstance(event, ev.FoldStart):
+            self.session.reset()  # each fold is a run of its own on the live plots
+        self.session.handle(event)
 
     def _reset(self) -> None:
         self._pending.clear()
@@ -79,6 +95,8 @@ class TrainingTab(QSplitter):
     def _on_epoch(self, e: ev.EpochEnd) -> None:
         self._flush_batches()
         self.plots.add_epoch(e.data)
+        if e.lr_first_group is not None:  # layer-wise rates: the first group's beside the head's
+            self.plots.add_first_group_lr(self.session.global_iteration, e.lr_first_group)
 
     def _flush_batches(self) -> None:
         if not self._pending:

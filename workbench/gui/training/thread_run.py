@@ -1,4 +1,10 @@
-"""A run in this process: the engine in a QThread, its events crossing to the GUI thread as they are."""
+"""A run in this process: the engine in a QThread, its events crossing to the GUI thread as they are.
+
+The worker runs a *job*: anything with ``subscribe(fn)``, ``request_stop()`` and ``run()``, made on
+the worker thread by a factory. A :class:`~workbench.engine.trainer.Trainer` is one; so are the
+studies (:class:`~workbench.studies.lr_find.LearningRateFinder`,
+:class:`~workbench.studies.cross_validation.CrossValidation`), which drive trainers themselves.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +13,8 @@ import os
 import sys
 import threading
 import traceback
+from collections.abc import Callable
+from typing import Any, Protocol
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
@@ -16,8 +24,25 @@ from workbench.engine.faults import release_memory
 from workbench.gui.training.run import TrainingRun
 
 
+class Job(Protocol):
+    """What the worker runs: a Trainer, or a study that drives trainers (the same three methods)."""
+
+    def subscribe(self, fn: Callable[[ev.Event], None]) -> Any: ...
+    def request_stop(self) -> None: ...
+    def run(self) -> Any: ...
+
+
+def trainer_job(config: TrainConfig, out=None, resume=None, runs_root=None, scan=None) -> Callable[[], Job]:
+    """The factory of an ordinary training run's job."""
+    def make():
+        from workbench.engine.trainer import Trainer
+
+        return Trainer(config, out=out, resume=resume, runs_root=runs_root, scan=scan)
+    return make
+
+
 class TrainingWorker(QObject):
-    """Runs one :class:`~workbench.engine.trainer.Trainer` in its QThread.
+    """Runs one job (a :class:`~workbench.engine.trainer.Trainer` or a study) in its QThread.
 
     Every failure ends as one Error event whose message is for the user: the engine's own (it
     carries the out-of-memory details) with the message this worker settles on.
@@ -26,11 +51,10 @@ class TrainingWorker(QObject):
     event = Signal(object)  # an engine Event (frozen dataclass of plain values)
     done = Signal()
 
-    def __init__(self, config: TrainConfig, out=None, resume=None, runs_root=None, scan=None):
+    def __init__(self, make_job: Callable[[], Job]):
         super().__init__()
-        self.config, self.out, self.resume, self.runs_root = config, out, resume, runs_root
-        self.scan = scan
-        self.trainer = None
+        self.make_job = make_job
+        self.job: Job | None = None
         self._stop_early = False
         self._engine_error: ev.Error | None = None
 
@@ -43,15 +67,12 @@ class TrainingWorker(QObject):
             self.done.emit()
 
     def _train(self) -> None:
-        from workbench.engine.trainer import Trainer
-
         try:
-            self.trainer = Trainer(self.config, out=self.out, resume=self.resume,
-                                   runs_root=self.runs_root, scan=self.scan)
-            self.trainer.subscribe(self._forward)
+            self.job = self.make_job()
+            self.job.subscribe(self._forward)
             if self._stop_early:
-                self.trainer.request_stop()
-            self.trainer.run()
+                self.job.request_stop()
+            self.job.run()
         except (ConfigError, FileExistsError) as exc:
             self._fail(exc, str(exc))
         except Exception as exc:  # noqa: BLE001 — any failure must reach the window, not kill it
@@ -87,25 +108,26 @@ class TrainingWorker(QObject):
         self.event.emit(dataclasses.replace(error, message=message))
         # The failed run's model and optimizer must not hold GPU memory a retry needs; the run
         # collects the garbage on the GUI thread once this thread has ended.
-        self.trainer = None
+        self.job = None
 
     def request_stop(self) -> None:
         """Thread-safe: the engine checks a threading.Event after every batch."""
         self._stop_early = True
-        trainer = self.trainer  # read once: the worker thread drops it when a run fails
-        if trainer is not None:
-            trainer.request_stop()
+        job = self.job  # read once: the worker thread drops it when a run fails
+        if job is not None:
+            job.request_stop()
 
 
 class ThreadTrainingRun(TrainingRun):
-    """The engine in a low-priority QThread of this process."""
+    """The engine in a low-priority QThread of this process: ``make_job`` (see :func:`trainer_job`)
+    builds the Trainer or study there; ``ends_with`` is the event that carries its outcome."""
 
-    def __init__(self, config: TrainConfig, out=None, resume=None, runs_root=None, scan=None,
+    def __init__(self, make_job: Callable[[], Job], ends_with: type[ev.Event] = ev.RunEnd,
                  parent: QObject | None = None):
-        super().__init__(parent)
+        super().__init__(parent, ends_with)
         self._thread = QThread()
         self._thread.setObjectName("TrainingThread")
-        self._worker = TrainingWorker(config, out, resume, runs_root, scan)
+        self._worker = TrainingWorker(make_job)
         self._worker.moveToThread(self._thread)
         # Queued: this object lives on the GUI thread, so events are delivered there, in order,
         # and the thread's finished signal comes after the last of them.

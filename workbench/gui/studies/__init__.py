@@ -1,0 +1,1 @@
+"""The studies of the window: the learning-rate finder and cross-validation."""
