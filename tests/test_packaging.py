@@ -108,3 +108,14 @@ def test_modules_the_bundle_leaves_out_are_not_imported_by_workbench():
                 hit = [e for e in excluded if name == e or name.startswith(e + ".")]
                 assert not hit, f"{path.relative_to(ROOT)} imports {name}, which workbench.spec excludes"
 
+
+
+def test_every_subpackage_is_in_the_package_list():
+    """setuptools' explicit list: a package missing from it is left out of a non-editable install
+    and so of the installer (an editable install hides the mistake)."""
+    import pytest
+
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    found = {".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "workbench").rglob("__init__.py")}
+    assert found - listed == set()
