@@ -118,10 +118,12 @@ def suggest(lrs: list[float], losses: list[float]) -> tuple[float | None, dict[s
                           "diverged at once, so start the sweep lower (--start-lr) or check the data")
     lrs, losses = [lrs[i] for i in finite], [losses[i] for i in finite]
     best = min(range(len(losses)), key=losses.__getitem__)
-    drop = losses[0] - losses[best]
-    if best == 0 or drop <= 0.01 * abs(losses[0]):
+    # The start is the mean of the first tenth, not the first point: one lucky first batch would
+    # otherwise make a descending curve look flat.
+    start = sum(losses[:max(len(losses) // 10, 2)]) / max(len(losses) // 10, 2)
+    if best == 0 or start - losses[best] <= 0.01 * abs(start):
         return None, {}, ("the loss did not go down anywhere in the sweep (from "
-                          f"{losses[0]:.4g} it never fell by more than 1 %), so no rate can be read off")
+                          f"{start:.4g} it never fell by more than 1 %), so no rate can be read off")
     logs = [math.log(lr) for lr in lrs]
     # The first tenth of the sweep is skipped (as Lightning skips its first 10 of 100 steps):
     # there the rate is too small to change anything and batch-to-batch noise makes the slopes.
