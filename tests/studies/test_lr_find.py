@@ -125,3 +125,19 @@ def test_layer_wise_rates_keep_their_ratio_to_the_swept_head_rate():
     test.on_step_end(run)
     assert [g["lr"] for g in run.optimizer.param_groups] == pytest.approx(
         [0.25 * test.rate(1), 0.5 * test.rate(1), test.rate(1)])
+
+
+def test_rates_follow_the_steps_when_losses_arrive_in_bursts():
+    """On a GPU the loop reads losses back every 20 batches: the rate of each step must follow
+    the steps taken, not the losses read so far."""
+    run, test = FakeRun(), LRRangeTest(1e-6, 1.0, 20)
+    test.on_run_start(run)
+    used = []
+    for _ in range(5):  # five steps, no loss read yet
+        used.append(run.optimizer.param_groups[0]["lr"])
+        test.on_step_end(run)
+    assert used == pytest.approx([test.rate(i) for i in range(5)])
+    for i, lr in enumerate(used, start=1):
+        test.on_batch_end(run, ev.BatchEnd(epoch=1, iteration=i, iterations=20, loss=1.0, lr=lr,
+                                           images_per_sec=1.0))
+    assert test.lrs == pytest.approx(used)

@@ -61,6 +61,7 @@ class LRRangeTest(Callback):
         self.raw: list[float] = []
         self.smoothed: list[float] = []
         self.stop_reason = ""
+        self.steps = 0  # optimizer steps taken: on a GPU the losses arrive in bursts, behind
 
     def on_run_start(self, run) -> None:
         if run.iterations < MIN_ITERATIONS:
@@ -86,11 +87,12 @@ class LRRangeTest(Callback):
             group["lr"] = self.rate(step) * ratio
 
     def on_step_end(self, run) -> None:
-        self._set_lr(run, min(len(self.lrs) + 1, self.iterations - 1))
+        self.steps += 1
+        self._set_lr(run, min(self.steps, self.iterations - 1))
 
     def on_batch_end(self, run, batch) -> None:
         step = len(self.lrs)
-        self.lrs.append(self.rate(step))
+        self.lrs.append(batch.lr)  # the rate this batch's step used
         self.raw.append(batch.loss)
         run.emit(batch)
         if not math.isfinite(batch.loss):
