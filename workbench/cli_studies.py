@@ -1,10 +1,24 @@
 """Commands that run studies on the same settings as ``train``: ``lr-find`` (the learning-rate
-range test) and ``cv`` (k-fold cross-validation). Every ``train`` setting flag works here too."""
+range test), ``cv`` (k-fold cross-validation) and ``search`` (Optuna). Every ``train`` setting
+flag works here too."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+
+
+def _common(parser, non_empty, *, out_help: str, resume_help: str | None, quiet_help: str) -> None:
+    """The arguments every study shares with ``train``: the folder, the settings file, where to
+    write, and (for studies that can be continued) ``--resume``."""
+    parser.add_argument("data_dir", nargs="?", default=None, type=non_empty("the image folder"),
+                        help="folder with one subfolder per class (default: the bundled sample data)")
+    parser.add_argument("--config", type=non_empty("--config"), help="JSON file with settings")
+    parser.add_argument("--out", type=non_empty("--out"), help=out_help)
+    parser.add_argument("--runs-dir", type=non_empty("--runs-dir"), help="folder that holds runs")
+    if resume_help:
+        parser.add_argument("--resume", metavar="STUDY", type=non_empty("--resume"), help=resume_help)
+    parser.add_argument("--quiet", action="store_true", help=quiet_help)
 
 
 def register(sub: argparse._SubParsersAction, add_config_flags, non_empty, formatter) -> None:
@@ -13,17 +27,12 @@ def register(sub: argparse._SubParsersAction, add_config_flags, non_empty, forma
         description="Sweep the learning rate exponentially over a bounded number of steps (at most "
                     "one epoch), record the smoothed loss and suggest a rate, naming the rule used. "
                     "Writes lr_find.json and lr_find.png into the output folder.")
-    lr_find.add_argument("data_dir", nargs="?", default=None, type=non_empty("the image folder"),
-                         help="folder with one subfolder per class (default: the bundled sample data)")
-    lr_find.add_argument("--config", type=non_empty("--config"), help="JSON file with settings")
-    lr_find.add_argument("--out", type=non_empty("--out"),
-                         help="folder to write the sweep into (default: a new one under RUNS/lr-find)")
-    lr_find.add_argument("--runs-dir", type=non_empty("--runs-dir"), help="folder that holds runs")
+    _common(lr_find, non_empty, out_help="folder to write the sweep into (default: a new one under "
+            "RUNS/lr-find)", resume_help=None, quiet_help="print only the suggestion")
     lr_find.add_argument("--iterations", type=int, default=100, metavar="N",
                          help="optimizer steps in the sweep (default 100; at most one epoch)")
     lr_find.add_argument("--start-lr", type=float, default=1e-7, metavar="X", help="first rate (1e-7)")
     lr_find.add_argument("--end-lr", type=float, default=10.0, metavar="X", help="last rate (10)")
-    lr_find.add_argument("--quiet", action="store_true", help="print only the suggestion")
     add_config_flags(lr_find)
     lr_find.set_defaults(func=cmd_lr_find, resume=None)
 
@@ -34,16 +43,10 @@ def register(sub: argparse._SubParsersAction, add_config_flags, non_empty, forma
                     "average the validation curves and recommend a number of epochs (one-standard-error "
                     "rule). Folds train the whole epoch budget unless --early-stopping is given. Writes "
                     "cv_summary.json and oof.npz (out-of-fold probabilities).")
-    cv.add_argument("data_dir", nargs="?", default=None, type=non_empty("the image folder"),
-                    help="folder with one subfolder per class (default: the bundled sample data)")
+    _common(cv, non_empty, out_help="study folder to create (default: a new one under RUNS/cv)",
+            resume_help="continue the study in STUDY: finished folds are kept",
+            quiet_help="print only the result")
     cv.add_argument("--folds", type=int, default=5, metavar="K", help="number of folds (default 5)")
-    cv.add_argument("--config", type=non_empty("--config"), help="JSON file with settings")
-    cv.add_argument("--out", type=non_empty("--out"),
-                    help="study folder to create (default: a new one under RUNS/cv)")
-    cv.add_argument("--runs-dir", type=non_empty("--runs-dir"), help="folder that holds runs")
-    cv.add_argument("--resume", metavar="CV", type=non_empty("--resume"),
-                    help="continue the study in CV: finished folds are kept")
-    cv.add_argument("--quiet", action="store_true", help="print only the result")
     add_config_flags(cv)
     cv.set_defaults(func=cmd_cv)
 
@@ -55,8 +58,9 @@ def register(sub: argparse._SubParsersAction, add_config_flags, non_empty, forma
                     "own), each a run folder in the study folder. Unpromising trials are pruned after an "
                     "epoch. The train flags give the fixed part. Run the same command on several machines "
                     "with one --storage and a shared --out to search together.")
-    search.add_argument("data_dir", nargs="?", default=None, type=non_empty("the image folder"),
-                        help="folder with one subfolder per class (default: the bundled sample data)")
+    _common(search, non_empty, out_help="study folder (default: a new one under RUNS/search)",
+            resume_help="continue the search in STUDY up to its number of trials",
+            quiet_help="print only the result")
     search.add_argument("--trials", type=int, default=20, metavar="N", help="trials to complete (default 20)")
     search.add_argument("--sampler", choices=("tpe", "random", "grid"), default="tpe",
                         help="how settings are drawn (default tpe; grid needs explicit values)")
@@ -68,13 +72,6 @@ def register(sub: argparse._SubParsersAction, add_config_flags, non_empty, forma
     search.add_argument("--storage", type=non_empty("--storage"), metavar="URL",
                         help="Optuna storage (default: sqlite:///STUDY/study.db; journal:PATH for a "
                              "journal file; postgresql://… for a server)")
-    search.add_argument("--config", type=non_empty("--config"), help="JSON file with the fixed settings")
-    search.add_argument("--out", type=non_empty("--out"),
-                        help="study folder (default: a new one under RUNS/search)")
-    search.add_argument("--runs-dir", type=non_empty("--runs-dir"), help="folder that holds runs")
-    search.add_argument("--resume", metavar="STUDY", type=non_empty("--resume"),
-                        help="continue the search in STUDY up to its number of trials")
-    search.add_argument("--quiet", action="store_true", help="print only the result")
     add_config_flags(search)
     search.set_defaults(func=cmd_search)
 
@@ -98,7 +95,6 @@ def cmd_lr_find(args: argparse.Namespace) -> int:
 
 
 def cmd_cv(args: argparse.Namespace) -> int:
-    import signal
     import time
     from pathlib import Path
 
@@ -127,16 +123,7 @@ def cmd_cv(args: argparse.Namespace) -> int:
         session.handle(event)
 
     study.subscribe(follow)
-
-    def stop(signum, frame) -> None:
-        print("\nStopping the study after the current batch (resume it with --resume)…", file=sys.stderr)
-        study.request_stop()
-
-    try:
-        signal.signal(signal.SIGINT, stop)
-    except ValueError:
-        pass  # not the main thread
-    summary = study.run()
+    summary = _run_stoppable(study, "study")
     print(describe(summary))
     print(f"Study folder: {study.out} (cv_summary.json, oof.npz, fold-1 … fold-{study.folds})")
     if summary.get("recommended_epochs"):
@@ -146,13 +133,27 @@ def cmd_cv(args: argparse.Namespace) -> int:
     return 0 if summary["complete"] else 1
 
 
+def _run_stoppable(study, what: str):
+    """``study.run()`` with Ctrl+C asking it to stop after the current batch (it can be resumed)."""
+    import signal
+
+    def stop(signum, frame) -> None:
+        print(f"\nStopping the {what} after the current batch (resume it with --resume)…", file=sys.stderr)
+        study.request_stop()
+
+    try:
+        signal.signal(signal.SIGINT, stop)
+    except ValueError:
+        pass  # not the main thread
+    return study.run()
+
+
 def _no_resume(args: argparse.Namespace) -> argparse.Namespace:
     """config_from_args reads --resume as a run folder; for a study it means the study folder."""
     return argparse.Namespace(**{**vars(args), "resume": None})
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    import signal
     import time
     from pathlib import Path
 
@@ -174,16 +175,7 @@ def cmd_search(args: argparse.Namespace) -> int:
             print(event.message, file=sys.stderr)
 
     study.subscribe(follow)
-
-    def stop(signum, frame) -> None:
-        print("\nStopping the search after the current batch (resume it with --resume)…", file=sys.stderr)
-        study.request_stop()
-
-    try:
-        signal.signal(signal.SIGINT, stop)
-    except ValueError:
-        pass
-    summary = study.run()
+    summary = _run_stoppable(study, "search")
     print(describe(summary))
     print(f"Study folder: {study.out} (search_summary.json, trial-*/)")
     return 0 if summary["best"] else 1

@@ -32,6 +32,7 @@ from workbench.engine import events as ev
 from workbench.engine.callbacks import Callback
 from workbench.engine.trainer import Trainer, TrainingError
 from workbench.runs import RunFolder, atomic_write_bytes, atomic_write_text, is_run_folder
+from workbench.studies.base import TrainerStudy
 
 STUDY_FILE = "study.json"
 SUMMARY_FILE = "cv_summary.json"
@@ -110,11 +111,12 @@ class _OutOfFold(Callback):
         atomic_write_bytes(run.run_folder.path / OOF_FILE, buf.getvalue())
 
 
-class CrossValidation:
+class CrossValidation(TrainerStudy):
     """One study. ``run()`` trains the folds still to do and writes the summary."""
 
     def __init__(self, config: TrainConfig, out: str | Path, folds: int = 5, *,
                  early_stopping: bool = False, resume: bool = False):
+        super().__init__()
         self.out = Path(out)
         if resume:
             config, folds, early_stopping = _read_study(self.out)
@@ -125,18 +127,6 @@ class CrossValidation:
             raise ConfigError([f"folds must be between 2 and 50, got {folds}"])
         self.config = dataclasses.replace(config, early_stopping=early_stopping).validate()
         self.folds, self.early_stopping = folds, early_stopping
-        self.events = ev.EventBus()
-        self._trainer: Trainer | None = None
-        self._stopped = False
-
-    def subscribe(self, fn: ev.Subscriber):
-        return self.events.subscribe(fn)
-
-    def request_stop(self) -> None:
-        """Stop the fold in training after its current batch; the study can be resumed."""
-        self._stopped = True
-        if self._trainer is not None:
-            self._trainer.request_stop()
 
     def fold_dir(self, i: int) -> Path:
         return self.out / f"fold-{i}"
@@ -242,8 +232,6 @@ class CrossValidation:
                                                                                    "probabilities")})
         atomic_write_bytes(self.out / OOF_FILE, buf.getvalue())
 
-    def _log(self, message: str) -> None:
-        self.events.emit(ev.Log(message=message))
 
 
 def describe(summary: dict) -> str:

@@ -36,6 +36,7 @@ from workbench.engine.callbacks import Callback
 from workbench.engine.callbacks.best import MONITOR_KEYS
 from workbench.engine.trainer import USER_ERRORS, Trainer, TrainingError
 from workbench.runs import atomic_write_text
+from workbench.studies.base import TrainerStudy
 
 SAMPLERS = ("tpe", "random", "grid")
 PRUNERS = ("median", "hyperband", "none")
@@ -147,12 +148,13 @@ class TrialPruning(Callback):
             run.log(run.stop_reason)
 
 
-class Search:
+class Search(TrainerStudy):
     """One search study; ``run()`` adds trials until ``trials`` are complete or pruned."""
 
     def __init__(self, config: TrainConfig | None, out: str | Path, trials: int = 20, *,
                  sampler: str = "tpe", pruner: str = "median", space: dict | None = None,
                  storage: str | None = None, resume: bool = False):
+        super().__init__()
         self.out = Path(out)
         if resume:
             saved = _read_search(self.out)
@@ -168,17 +170,6 @@ class Search:
         self.space = check_space(space if space is not None else copy.deepcopy(DEFAULT_SPACE))
         self.trials, self.sampler_name, self.pruner_name = trials, sampler, pruner
         self.storage = storage or f"sqlite:///{(self.out / 'study.db').resolve()}"
-        self.events = ev.EventBus()
-        self._stopped = False
-        self._trainer: Trainer | None = None
-
-    def subscribe(self, fn: ev.Subscriber):
-        return self.events.subscribe(fn)
-
-    def request_stop(self) -> None:
-        self._stopped = True
-        if self._trainer is not None:
-            self._trainer.request_stop()
 
     def _study(self):
         import optuna
@@ -318,8 +309,6 @@ class Search:
     def _count(trials, state) -> int:
         return sum(1 for t in trials if t.state == state)
 
-    def _log(self, message: str) -> None:
-        self.events.emit(ev.Log(message=message))
 
 
 def describe(summary: dict) -> str:
