@@ -28,6 +28,10 @@ class CheckpointSaver(Callback):
     def on_epoch_end(self, run, logs) -> None:
         if not run.dist.is_main:
             return
+        # The previous save is announced before this one starts: announced later (at the next
+        # batch), its file could already hold this epoch. save() would wait for it anyway.
+        self.writer.wait_idle()
+        self._announce(run, self.writer.completed())
         epoch = logs["epoch"]
         which = ["best", "last"] if self.best.improved else ["last"]
         paths = [run.run_folder.checkpoint_path(w) for w in which]
