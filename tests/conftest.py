@@ -22,6 +22,17 @@ def _sample_module():
 
 
 @pytest.fixture(autouse=True)
+def _automatic_garbage_collection(request):
+    """Outside the window tests there is no Qt event loop to run the GUI's collection timer
+    (workbench.gui.app.make_application turns automatic collection off): turn it back on."""
+    import gc
+
+    if "tests/gui" not in str(request.node.path).replace("\\", "/") and not gc.isenabled():
+        gc.collect()
+        gc.enable()
+
+
+@pytest.fixture(autouse=True)
 def _runs_dir(tmp_path, monkeypatch):
     # Runs made without --out must never land in the developer's real data directory.
     monkeypatch.setenv("WORKBENCH_RUNS_DIR", str(tmp_path / "runs"))

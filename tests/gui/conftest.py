@@ -4,6 +4,15 @@ import pytest
 from PySide6.QtCore import QSettings
 
 
+@pytest.fixture(autouse=True)
+def _application(qapp):
+    """Every window test runs in the application the real app gets (make_application): among
+    other things, garbage is then collected on the GUI thread only, never on a training thread."""
+    from workbench.gui.app import make_application
+
+    make_application()
+
+
 @pytest.fixture
 def shown(qtbot):
     """``shown(widget, size=(w, h))``: the widget registered with qtbot, resized, on screen."""
