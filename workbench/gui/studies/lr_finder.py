@@ -105,8 +105,9 @@ class LRFinderDialog(QDialog):
         if result.suggested_lr is None:
             self.show_refusal(result.describe())
             return
-        for rule, lr in result.alternatives.items():
-            self._mark(lr, f"{rule} {lr:.2g}", OTHER_PEN, 0.85)
+        # Labels at different heights: two rules' rates can be close enough for them to overlap.
+        for (rule, lr), position in zip(result.alternatives.items(), (0.85, 0.75, 0.65), strict=False):
+            self._mark(lr, f"{rule} {lr:.2g}", OTHER_PEN, position)
         self._mark(result.suggested_lr, f"suggested {result.suggested_lr:.2g} ({result.rule})",
                    SUGGESTED_PEN, 0.95)
         others = ", ".join(f"{rule} {lr:.2g}" for rule, lr in result.alternatives.items())
