@@ -20,14 +20,11 @@ def make_application(argv: list[str] | None = None) -> QApplication:
     # instead of 5 ms keeps the event loop's waits short while a run starts and trains.
     sys.setswitchinterval(0.001)
     if not hasattr(app, "garbage_collector"):
-        # Python's cyclic garbage collector runs on whichever thread happens to allocate: on the
-        # training thread it destroyed plot widgets left over from earlier (their QObjects) and
-        # deadlocked against the GUI thread inside Qt's destructors (seen with py-spy in CI).
-        # pyqtgraph's GarbageCollector turns automatic collection off and collects from a timer
-        # on the GUI thread instead.
-        from pyqtgraph.util.garbage_collector import GarbageCollector
+        # Garbage is collected on the GUI thread only (see gui/garbage.py: on the training thread
+        # a collection deadlocked inside Qt's destructors).
+        from workbench.gui.garbage import GuiThreadGarbageCollector
 
-        app.garbage_collector = GarbageCollector(interval=1.0)
+        app.garbage_collector = GuiThreadGarbageCollector(parent=app)
     app.setApplicationName("Workbench")
     app.setApplicationVersion(__version__)
     app.setOrganizationName("workbench")

@@ -85,6 +85,7 @@ class MainWindow(QMainWindow):
                                                self.training_tab.log)
         self.controller.runningChanged.connect(self._update_buttons)
         self.controller.ended.connect(self._on_run_ended)
+        self._defer_full_collections_while_training()
         self.results = ResultsView()
         self.runs_view = RunsView(self.settings)
         self.runs_view.rerunRequested.connect(self.rerun)
@@ -288,6 +289,15 @@ class MainWindow(QMainWindow):
         """Start again with ``batch_size`` (the out-of-memory dialog's retry)."""
         self.form.batch_size.setValue(batch_size)
         self.start_training()
+
+    def _defer_full_collections_while_training(self) -> None:
+        """A full garbage collection stalls the window for ~250 ms: not while a run trains."""
+        from PySide6.QtWidgets import QApplication
+
+        collector = getattr(QApplication.instance(), "garbage_collector", None)
+        if collector is not None:
+            controller = self.controller
+            collector.busy = lambda: controller.running
 
     def _update_buttons(self, running: bool) -> None:
         self.settings_panel.set_running(running)

@@ -1,0 +1,45 @@
+"""Python's cyclic garbage collection, on the GUI thread only.
+
+Automatic collection runs on whichever thread happens to allocate. On the training thread it
+destroyed leftover Qt objects (plot widgets in reference cycles) and deadlocked against the GUI
+thread inside Qt's destructors (seen with py-spy). So automatic collection is off and a timer on
+the GUI thread collects instead (pyqtgraph's GarbageCollector does the same), with one change:
+a full collection walks the whole heap (torch's objects included; ~250 ms on a 2-core machine),
+so while a run trains it waits, up to ``full_every_s``, and happens as soon as training ends.
+"""
+
+from __future__ import annotations
+
+import gc
+import time
+from collections.abc import Callable
+
+from PySide6.QtCore import QObject, QTimer
+
+
+class GuiThreadGarbageCollector(QObject):
+    def __init__(self, interval_ms: int = 1000, full_every_s: float = 600.0, parent=None):
+        super().__init__(parent)
+        self.thresholds = gc.get_threshold()
+        self.full_every_s = full_every_s
+        self.busy: Callable[[], bool] = lambda: False  # the window sets "a run is training"
+        self._last_full = time.monotonic()
+        gc.disable()
+        self.timer = QTimer(self)
+        self.timer.timeout.connect(self.check)
+        self.timer.start(interval_ms)
+
+    def check(self) -> None:
+        count0, count1, count2 = gc.get_count()
+        t0, t1, t2 = self.thresholds
+        if count0 <= t0:
+            return
+        generation = 0
+        if count1 > t1:
+            generation = 1
+            overdue = time.monotonic() - self._last_full > self.full_every_s
+            if count2 > t2 and (not self.busy() or overdue):
+                generation = 2
+        gc.collect(generation)
+        if generation == 2:
+            self._last_full = time.monotonic()
