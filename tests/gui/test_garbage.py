@@ -1,6 +1,7 @@
 """Garbage is collected on the GUI thread only, and a full collection waits while a run trains."""
 
 import gc
+import time
 
 
 def test_collection_is_off_and_full_collections_wait_while_busy(qapp, monkeypatch):
@@ -18,7 +19,7 @@ def test_collection_is_off_and_full_collections_wait_while_busy(qapp, monkeypatc
     collector.busy = lambda: False
     collector.check()
     assert collected == [1, 2]  # idle: the full collection
-    collector.busy, collector._last_full = (lambda: True), 0.0  # long overdue
+    collector.busy, collector._last_full = (lambda: True), time.monotonic() - 10_000  # long overdue
     collector.check()
     assert collected == [1, 2, 2]
     monkeypatch.setattr(gc, "get_count", lambda: (1, 0, 0))
