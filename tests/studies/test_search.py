@@ -101,3 +101,21 @@ def test_two_processes_search_one_sqlite_study_together(search_config, tmp_path)
     drawn = [t["params"]["lr"] for t in summary["trials"]]
     assert len(set(drawn)) == len(drawn)  # each worker draws its own settings
     assert all((tmp_path / "s" / f"trial-{n:04d}" / "summary.json").exists() for n in numbers)
+
+
+def test_trials_share_one_decode_and_a_failed_trial_does_not_end_the_search(search_config, tmp_path):
+    space = {"batch_size": {"type": "categorical", "choices": [8, 1000]}}  # 1000: larger than the set
+    study = Search(search_config, tmp_path / "s", 3, sampler="random", pruner="none", space=space)
+    logs = []
+    study.subscribe(lambda e: isinstance(e, ev.Log) and logs.append(e.message))
+    summary = study.run()
+    assert summary["complete"] == 3 and summary["best"]["params"] == {"batch_size": 8}
+    failed = [t for t in summary["trials"] if t["state"] == "fail"]
+    assert failed and all("larger than the" in t["error"] for t in failed)
+    assert sum(m.startswith("Decoding ") for m in logs) == 1  # one decode for every trial
+
+
+def test_a_space_whose_every_trial_fails_ends_the_search(search_config, tmp_path):
+    space = {"batch_size": {"type": "categorical", "choices": [1000]}}
+    summary = Search(search_config, tmp_path / "s", 2, sampler="random", pruner="none", space=space).run()
+    assert (summary["complete"], summary["failed"], summary["best"]) == (0, 7, None)  # 2 × 2 + 3

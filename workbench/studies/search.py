@@ -170,6 +170,7 @@ class Search(TrainerStudy):
         self.space = check_space(space if space is not None else copy.deepcopy(DEFAULT_SPACE))
         self.trials, self.sampler_name, self.pruner_name = trials, sampler, pruner
         self.storage = storage or f"sqlite:///{(self.out / 'study.db').resolve()}"
+        self._shared: dict[tuple, object] = {}  # decoded images by (folder, size, split)
 
     def _study(self):
         import optuna
@@ -225,7 +226,10 @@ class Search(TrainerStudy):
             {"config": self.config.to_dict(), "trials": self.trials, "sampler": self.sampler_name,
              "pruner": self.pruner_name, "space": self.space, "storage": self.storage}, indent=2) + "\n")
         study = self._study()
-        while not self._stopped and _settled(study) < self.trials:
+        # Failed trials are replaced by new ones, but not without end: a space whose every draw
+        # fails (a batch larger than the set) stops after 2 × trials + 3 failures.
+        most_failures = 2 * self.trials + 3
+        while not self._stopped and _settled(study) < self.trials and _failed(study) < most_failures:
             if self.sampler_name == "grid" and _grid_done(study):
                 break
             trial = study.ask(self._distributions())
@@ -262,7 +266,8 @@ class Search(TrainerStudy):
         try:
             config = config_for(self.config, trial.params)
             pruning = TrialPruning(trial)
-            self._trainer = trainer = Trainer(config, out=folder, callbacks=[pruning])
+            self._trainer = trainer = Trainer(config, out=folder, callbacks=[pruning],
+                                              data=self._decoded(config))
             trainer.subscribe(self.events.emit)
             if self._stopped:
                 trainer.request_stop()
@@ -283,6 +288,18 @@ class Search(TrainerStudy):
             return "failed", None
         self._log(f"Trial {trial.number}: {self.config.monitor} {value:.4g}")
         return "complete", float(value)
+
+    def _decoded(self, config: TrainConfig):
+        """The trial's images, decoded once per image size (and split) and shared by every trial
+        drawing the same; None (the trial decodes its own) when they do not fit the cache budget."""
+        from workbench.data.prepare import prepare_data
+
+        key = (config.data_dir, config.image_size, config.val_fraction, config.test_fraction,
+               config.seed, config.max_image_megapixels, config.cache_budget_mb)
+        if key not in self._shared:
+            data = prepare_data(config, log=self._log)
+            self._shared[key] = None if data.train.streaming else data
+        return self._shared[key]
 
     def _summarise(self, study) -> dict:
         import optuna
@@ -330,6 +347,12 @@ def _settled(study) -> int:
 
     done = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
     return sum(1 for t in study.get_trials(deepcopy=False) if t.state in done)
+
+
+def _failed(study) -> int:
+    import optuna
+
+    return sum(1 for t in study.get_trials(deepcopy=False) if t.state == optuna.trial.TrialState.FAIL)
 
 
 def _grid_done(study) -> bool:
