@@ -14,6 +14,7 @@ its last checkpoint (``Trainer(resume=…)``), the rest are trained.
 from __future__ import annotations
 
 import dataclasses
+import io
 import json
 import math
 import random
@@ -31,7 +32,7 @@ from workbench.data.scan import DatasetError, scan_image_folder
 from workbench.engine import events as ev
 from workbench.engine.callbacks import Callback
 from workbench.engine.trainer import Trainer, TrainingError
-from workbench.runs import RunFolder, atomic_write_bytes, atomic_write_text, is_run_folder
+from workbench.runs import RunFolder, atomic_write_bytes, atomic_write_text, is_run_folder, read_json_object
 from workbench.studies.base import TrainerStudy
 
 STUDY_FILE = "study.json"
@@ -103,12 +104,8 @@ class _OutOfFold(Callback):
         final = run.final_evaluation
         if final is None:
             return
-        import io
-
-        buf = io.BytesIO()
-        np.savez(buf, paths=np.array(run.data.val.paths), labels=np.array(final["labels"]),
-                 probabilities=final["probabilities"].numpy())
-        atomic_write_bytes(run.run_folder.path / OOF_FILE, buf.getvalue())
+        _write_npz(run.run_folder.path / OOF_FILE, paths=np.array(run.data.val.paths),
+                   labels=np.array(final["labels"]), probabilities=final["probabilities"].numpy())
 
 
 class CrossValidation(TrainerStudy):
@@ -225,12 +222,8 @@ class CrossValidation(TrainerStudy):
                  if (self.fold_dir(i) / OOF_FILE).exists()]
         if not parts:
             return
-        import io
-
-        buf = io.BytesIO()
-        np.savez(buf, **{key: np.concatenate([p[key] for p in parts]) for key in ("paths", "labels",
-                                                                                   "probabilities")})
-        atomic_write_bytes(self.out / OOF_FILE, buf.getvalue())
+        _write_npz(self.out / OOF_FILE, **{key: np.concatenate([p[key] for p in parts])
+                                           for key in ("paths", "labels", "probabilities")})
 
 
 
@@ -251,16 +244,20 @@ def _part(shared, samples: list[tuple[str, int]], cfg: TrainConfig):
     return shared.subset([position[p] for p, _ in samples if p in position])
 
 
+def _write_npz(path: Path, **arrays) -> None:
+    """``np.savez`` through a temp file and a rename, like every file of a run."""
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    atomic_write_bytes(path, buf.getvalue())
+
+
 def _fold_status(folder: Path) -> str | None:
-    return _read_json(folder / "summary.json").get("status") if folder.is_dir() else None
+    return _read_json(folder / "summary.json").get("status")
 
 
 def _read_json(path: Path) -> dict:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
+    """The JSON object at ``path``, or {} when it is missing or damaged."""
+    return read_json_object(path)[0]
 
 
 def _read_study(out: Path) -> tuple[TrainConfig, int, bool]:
