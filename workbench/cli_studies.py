@@ -160,7 +160,8 @@ def cmd_search(args: argparse.Namespace) -> int:
     from workbench.cli import config_from_args
     from workbench.engine import events as ev
     from workbench.runs import default_runs_root
-    from workbench.studies.search import Search, describe, load_space
+    from workbench.studies.search import Search, describe
+    from workbench.studies.search_space import load_space
 
     if args.resume:
         study = Search(None, args.resume, resume=True, storage=args.storage)

@@ -9,7 +9,8 @@ import pytest
 from workbench.config import ConfigError, TrainConfig
 from workbench.engine import events as ev
 from workbench.runs import list_runs
-from workbench.studies.search import Search, check_space, config_for, load_space
+from workbench.studies.search import Search
+from workbench.studies.search_space import check_space, config_for, load_space
 
 LR_ONLY = {"lr": {"type": "float", "low": 1e-4, "high": 1e-2, "log": True}}
 

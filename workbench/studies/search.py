@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import dataclasses
 import json
 import math
 import random
@@ -37,97 +36,12 @@ from workbench.engine.callbacks.best import MONITOR_KEYS
 from workbench.engine.trainer import USER_ERRORS, Trainer, TrainingError
 from workbench.runs import atomic_write_text
 from workbench.studies.base import TrainerStudy
+from workbench.studies.search_space import DEFAULT_SPACE, check_space, config_for, distributions, grid_of
 
 SAMPLERS = ("tpe", "random", "grid")
 PRUNERS = ("median", "hyperband", "none")
 SEARCH_FILE = "search.json"
 SUMMARY_FILE = "search_summary.json"
-
-# What is searched when no space is given: the settings that matter most for image classifiers.
-DEFAULT_SPACE: dict[str, dict] = {
-    "lr": {"type": "float", "low": 1e-5, "high": 1e-1, "log": True},
-    "batch_size": {"type": "categorical", "choices": [16, 32, 64]},
-    "weight_decay": {"type": "float", "low": 1e-6, "high": 1e-2, "log": True},
-    "optimizer": {"type": "categorical", "choices": ["sgd", "adam", "adamw"]},
-    "label_smoothing": {"type": "float", "low": 0.0, "high": 0.2},
-    "augment_strength": {"type": "float", "low": 0.0, "high": 2.0},
-}
-# Augmentation ranges scaled by "augment_strength" (1 = the configured ones).
-_SCALED_AUGMENTS = ("rotation_range", "width_shift_range", "height_shift_range", "shear_range",
-                    "zoom_range", "brightness", "contrast", "saturation", "hue")
-
-
-def load_space(path: str | Path | None) -> dict[str, dict]:
-    """A search space from a JSON or YAML file (``{setting: spec}``), checked; the default without one."""
-    if path is None:
-        return copy.deepcopy(DEFAULT_SPACE)
-    text = Path(path).read_text(encoding="utf-8")
-    try:
-        if str(path).endswith((".yaml", ".yml")):
-            import yaml
-
-            data = yaml.safe_load(text)
-        else:
-            data = json.loads(text)
-    except Exception as exc:  # noqa: BLE001 — any parse error is the file's fault
-        raise ConfigError([f"search space {path} cannot be read: {exc}"]) from exc
-    return check_space(data)
-
-
-def check_space(space: Any) -> dict[str, dict]:
-    """Refuse a space naming unknown settings or malformed ranges, with every reason."""
-    if not isinstance(space, dict) or not space:
-        raise ConfigError(["a search space is a non-empty object of {setting: spec}"])
-    known = {f.name for f in dataclasses.fields(TrainConfig)} | {"augment_strength"}
-    problems = []
-    for name, spec in space.items():
-        if name not in known:
-            problems.append(f"search space: unknown setting {name!r}")
-            continue
-        kind = spec.get("type") if isinstance(spec, dict) else None
-        if kind in ("float", "int"):
-            low, high = spec.get("low"), spec.get("high")
-            if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (low, high)) \
-                    or not low < high or (spec.get("log") and low <= 0):
-                problems.append(f"search space: {name} needs numbers low < high (> 0 on a log scale)")
-        elif kind == "categorical":
-            if not isinstance(spec.get("choices"), list) or not spec["choices"]:
-                problems.append(f"search space: {name} needs a non-empty list of choices")
-        else:
-            problems.append(f"search space: {name} needs type float, int or categorical")
-    if problems:
-        raise ConfigError(problems)
-    return space
-
-
-def grid_of(space: dict[str, dict]) -> dict[str, list]:
-    """Grid search takes explicit values: categorical choices, or a spec's ``values`` list."""
-    grid = {}
-    for name, spec in space.items():
-        values = spec.get("values") or spec.get("choices")
-        if not values:
-            raise ConfigError([f"grid search needs explicit values for {name} (\"values\": [...])"])
-        grid[name] = list(values)
-    return grid
-
-
-def config_for(base: TrainConfig, params: dict[str, Any]) -> TrainConfig:
-    """The trial's settings: the fixed ones with the sampled ones applied, validated."""
-    config = copy.deepcopy(base)
-    for name, value in params.items():
-        if name == "augment_strength":
-            for field in _SCALED_AUGMENTS:
-                setattr(config.augment, field, getattr(base.augment, field) * value)
-            config.augment.hue = min(config.augment.hue, 0.5)
-            for field in ("width_shift_range", "height_shift_range", "zoom_range", "brightness",
-                          "contrast", "saturation"):
-                setattr(config.augment, field, min(getattr(config.augment, field), 0.95))
-            config.augment.rotation_range = min(config.augment.rotation_range, 180)
-            config.augment.shear_range = min(config.augment.shear_range, 89)
-        else:
-            setattr(config, name, value)
-    return config.validate()
-
 
 class TrialPruning(Callback):
     """Reports the monitored metric after each epoch; stops the run when the pruner says so."""
@@ -229,10 +143,13 @@ class Search(TrainerStudy):
         # Failed trials are replaced by new ones, but not without end: a space whose every draw
         # fails (a batch larger than the set) stops after 2 × trials + 3 failures.
         most_failures = 2 * self.trials + 3
-        while not self._stopped and _settled(study) < self.trials and _failed(study) < most_failures:
+        while not self._stopped:
+            counts = _counts(study)
+            if counts["complete"] + counts["pruned"] >= self.trials or counts["failed"] >= most_failures:
+                break
             if self.sampler_name == "grid" and _grid_done(study):
                 break
-            trial = study.ask(self._distributions())
+            trial = study.ask(distributions(self.space, grid=self.sampler_name == "grid"))
             state, value = self._run_trial(trial)
             if state == "pruned":
                 study.tell(trial, state=optuna.trial.TrialState.PRUNED)
@@ -243,21 +160,6 @@ class Search(TrainerStudy):
         summary = self._summarise(study)
         self.events.emit(ev.StudyEnd(summary=summary))
         return summary
-
-    def _distributions(self) -> dict:
-        from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
-
-        out = {}
-        for name, spec in self.space.items():
-            values = spec.get("values")
-            if spec["type"] == "categorical" or (self.sampler_name == "grid" and values):
-                out[name] = CategoricalDistribution(values or spec["choices"])
-            elif spec["type"] == "int":
-                out[name] = IntDistribution(int(spec["low"]), int(spec["high"]), log=bool(spec.get("log")))
-            else:
-                out[name] = FloatDistribution(float(spec["low"]), float(spec["high"]),
-                                              log=bool(spec.get("log")))
-        return out
 
     def _run_trial(self, trial) -> tuple[str, float | None]:
         folder = self.out / f"trial-{trial.number:04d}"
@@ -302,18 +204,12 @@ class Search(TrainerStudy):
         return self._shared[key]
 
     def _summarise(self, study) -> dict:
-        import optuna
-
-        states = {"complete": optuna.trial.TrialState.COMPLETE, "pruned": optuna.trial.TrialState.PRUNED,
-                  "failed": optuna.trial.TrialState.FAIL}
         trials = study.get_trials(deepcopy=False)
         rows = [{"number": t.number, "state": t.state.name.lower(), "value": t.value, "params": t.params,
                  "run_dir": t.user_attrs.get("run_dir"), "error": t.user_attrs.get("error")} for t in trials]
         summary = {"monitor": self.config.monitor, "direction": study.direction.name.lower(),
                    "trials_asked": self.trials, "sampler": self.sampler_name, "pruner": self.pruner_name,
-                   "storage": self.storage, "complete": self._count(trials, states["complete"]),
-                   "pruned": self._count(trials, states["pruned"]),
-                   "failed": self._count(trials, states["failed"]), "trials": rows, "best": None}
+                   "storage": self.storage, **_counts(study), "trials": rows, "best": None}
         if summary["complete"]:
             best = study.best_trial
             summary["best"] = {"number": best.number, "value": best.value, "params": best.params,
@@ -321,10 +217,6 @@ class Search(TrainerStudy):
             self._log(describe(summary))
         atomic_write_text(self.out / SUMMARY_FILE, json.dumps(summary, indent=2, default=str) + "\n")
         return summary
-
-    @staticmethod
-    def _count(trials, state) -> int:
-        return sum(1 for t in trials if t.state == state)
 
 
 
@@ -341,18 +233,15 @@ def _short(value: Any) -> str:
     return f"{value:.3g}" if isinstance(value, float) else str(value)
 
 
-def _settled(study) -> int:
-    """Trials that count towards the number asked: complete or pruned (failed ones are retried)."""
+def _counts(study) -> dict[str, int]:
+    """Complete, pruned and failed trials (complete and pruned count towards the number asked;
+    failed ones are replaced)."""
     import optuna
 
-    done = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
-    return sum(1 for t in study.get_trials(deepcopy=False) if t.state in done)
-
-
-def _failed(study) -> int:
-    import optuna
-
-    return sum(1 for t in study.get_trials(deepcopy=False) if t.state == optuna.trial.TrialState.FAIL)
+    states = {"complete": optuna.trial.TrialState.COMPLETE, "pruned": optuna.trial.TrialState.PRUNED,
+              "failed": optuna.trial.TrialState.FAIL}
+    trials = study.get_trials(deepcopy=False)
+    return {name: sum(1 for t in trials if t.state == state) for name, state in states.items()}
 
 
 def _grid_done(study) -> bool:
