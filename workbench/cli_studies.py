@@ -133,12 +133,12 @@ def cmd_cv(args: argparse.Namespace) -> int:
     return 0 if summary["complete"] else 1
 
 
-def _run_stoppable(study, what: str):
-    """``study.run()`` with Ctrl+C asking it to stop after the current batch (it can be resumed)."""
+def _run_stoppable(study, what: str, after: str = "batch"):
+    """``study.run()`` with Ctrl+C asking it to stop after the current ``after`` (it can be resumed)."""
     import signal
 
     def stop(signum, frame) -> None:
-        print(f"\nStopping the {what} after the current batch (resume it with --resume)…", file=sys.stderr)
+        print(f"\nStopping the {what} after the current {after} (resume it with --resume)…", file=sys.stderr)
         study.request_stop()
 
     try:
@@ -176,7 +176,7 @@ def cmd_search(args: argparse.Namespace) -> int:
             print(event.message, file=sys.stderr)
 
     study.subscribe(follow)
-    summary = _run_stoppable(study, "search")
+    summary = _run_stoppable(study, "search", after="epoch")  # the trial keeps its epoch
     print(describe(summary))
     print(f"Study folder: {study.out} (search_summary.json, trial-*/)")
     return 0 if summary["best"] else 1

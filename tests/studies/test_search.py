@@ -120,3 +120,28 @@ def test_a_space_whose_every_trial_fails_ends_the_search(search_config, tmp_path
     space = {"batch_size": {"type": "categorical", "choices": [1000]}}
     summary = Search(search_config, tmp_path / "s", 2, sampler="random", pruner="none", space=space).run()
     assert (summary["complete"], summary["failed"], summary["best"]) == (0, 7, None)  # 2 × 2 + 3
+
+
+def test_a_search_stopped_mid_trial_finishes_the_epoch_and_its_resume_continues_that_trial(
+        search_config, tmp_path):
+    search_config.epochs = 3
+    study = Search(search_config, tmp_path / "s", 2, sampler="random", pruner="none", space=LR_ONLY)
+    seen = []
+    study.subscribe(seen.append)
+    study.subscribe(lambda e: isinstance(e, ev.EpochEnd) and e.epoch == 1 and study.request_stop())
+    first = study.run()
+    ends = [e for e in seen if isinstance(e, ev.TrialEnd)]
+    assert [(e.number, e.state, e.epochs) for e in ends] == [(0, "stopped", 1)]
+    assert [t["state"] for t in first["trials"]] == ["stopped"] and first["complete"] == 0
+
+    resumed_events = []
+    resumed = Search(None, tmp_path / "s", resume=True)
+    resumed.subscribe(resumed_events.append)
+    summary = resumed.run()
+    start = next(e for e in resumed_events if isinstance(e, ev.SearchStart))
+    assert [row["state"] for row in start.earlier] == ["stopped"]
+    trials = [e for e in resumed_events if isinstance(e, ev.TrialStart)]
+    assert (trials[0].number, trials[0].continues) == (0, True)  # the stopped trial, continued
+    runs = [e for e in resumed_events if isinstance(e, ev.RunStart)]
+    assert runs[0].start_epoch == 2 and len(runs[0].history) == 1
+    assert summary["complete"] == 2 and [t["epochs"] for t in summary["trials"]] == [3, 3]

@@ -179,6 +179,44 @@ class FoldEnd(Event):
     history: list[dict] = field(default_factory=list)
 
 
+# A search announces itself (with the trials its study already holds, when resumed) and each
+# trial; the trial's own run events come in between.
+@dataclass(frozen=True)
+class SearchStart(Event):
+    kind: ClassVar[str] = "search_start"
+    out: str
+    trials: int  # complete or pruned trials asked for
+    monitor: str
+    direction: str  # "minimize" or "maximize"
+    config: dict  # the fixed settings (TrainConfig.to_dict())
+    storage: str
+    earlier: list[dict] = field(default_factory=list)  # the study's trials so far (summary rows)
+
+
+@dataclass(frozen=True)
+class TrialStart(Event):
+    kind: ClassVar[str] = "trial_start"
+    number: int  # Optuna's trial number (0-based)
+    params: dict
+    run_dir: str
+    continues: bool = False  # a trial stopped earlier, continued from its checkpoint
+
+
+@dataclass(frozen=True)
+class TrialEnd(Event):
+    """A trial ended: ``state`` complete, pruned, failed or stopped (by the user; resume continues it)."""
+
+    kind: ClassVar[str] = "trial_end"
+    number: int
+    state: str
+    value: float | None
+    params: dict
+    run_dir: str
+    epochs: int  # epochs the trial's run has trained
+    seconds: float  # its training time, earlier sessions included
+    error: str | None = None
+
+
 @dataclass(frozen=True)
 class StudyEnd(Event):
     """A study finished (or stopped, ``summary["complete"]`` False): its summary file's content."""
@@ -198,7 +236,8 @@ class LRFindEnd(Event):
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.kind: cls for cls in (RunStart, CacheProgress, EpochStart, BatchEnd, EpochEnd,
                               CheckpointSaved, EarlyStop, Log, RunEnd, Error,
-                              FoldStart, FoldEnd, StudyEnd, LRFindEnd)}
+                              FoldStart, FoldEnd, SearchStart, TrialStart, TrialEnd, StudyEnd,
+                              LRFindEnd)}
 
 
 def event_from_dict(data: dict[str, Any]) -> Event | None:

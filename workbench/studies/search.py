@@ -44,21 +44,28 @@ SEARCH_FILE = "search.json"
 SUMMARY_FILE = "search_summary.json"
 
 class TrialPruning(Callback):
-    """Reports the monitored metric after each epoch; stops the run when the pruner says so."""
+    """Reports the monitored metric after each epoch; stops the run when the pruner says so, or
+    when the search is asked to stop (``stopping()``): the epoch in progress is finished first."""
 
-    def __init__(self, trial):
+    def __init__(self, trial, stopping: Callable[[], bool] = lambda: False):
         self.trial = trial
-        self.pruned = False
+        self.stopping = stopping
+        self.pruned = self.stopped = False
 
     def on_epoch_end(self, run, logs) -> None:
         value = logs[MONITOR_KEYS[run.config.monitor]]
-        if value is None:
-            return
-        self.trial.report(float(value), logs["epoch"])
-        if self.trial.should_prune():
-            self.pruned = True
-            run.stop("pruned", f"pruned by the search after epoch {logs['epoch']} "
-                               f"({run.config.monitor} {value:.4g} is unpromising)")
+        if value is not None:
+            self.trial.report(float(value), logs["epoch"])
+            if self.trial.should_prune():
+                self.pruned = True
+                run.stop("pruned", f"pruned by the search after epoch {logs['epoch']} "
+                                   f"({run.config.monitor} {value:.4g} is unpromising)")
+                run.log(run.stop_reason)
+                return
+        if self.stopping() and logs["epoch"] < run.config.epochs:
+            self.stopped = True
+            run.stop("stopped", f"stopped by user after epoch {logs['epoch']} (the search's resume "
+                                "continues this trial)")
             run.log(run.stop_reason)
 
 
@@ -140,6 +147,10 @@ class Search(TrainerStudy):
             {"config": self.config.to_dict(), "trials": self.trials, "sampler": self.sampler_name,
              "pruner": self.pruner_name, "space": self.space, "storage": self.storage}, indent=2) + "\n")
         study = self._study()
+        self.events.emit(ev.SearchStart(
+            out=str(self.out), trials=self.trials, monitor=self.config.monitor,
+            direction=study.direction.name.lower(), config=self.config.to_dict(), storage=self.storage,
+            earlier=_rows(study)))
         # Failed trials are replaced by new ones, but not without end: a space whose every draw
         # fails (a batch larger than the set) stops after 2 × trials + 3 failures.
         most_failures = 2 * self.trials + 3
@@ -147,10 +158,14 @@ class Search(TrainerStudy):
             counts = _counts(study)
             if counts["complete"] + counts["pruned"] >= self.trials or counts["failed"] >= most_failures:
                 break
-            if self.sampler_name == "grid" and _grid_done(study):
-                break
-            trial = study.ask(distributions(self.space, grid=self.sampler_name == "grid"))
+            trial = self._claim_stopped_trial(study)
+            if trial is None:
+                if self.sampler_name == "grid" and _grid_done(study):
+                    break
+                trial = study.ask(distributions(self.space, grid=self.sampler_name == "grid"))
             state, value = self._run_trial(trial)
+            if state == "stopped":
+                continue  # left running in the study: a resume continues it from its checkpoint
             if state == "pruned":
                 study.tell(trial, state=optuna.trial.TrialState.PRUNED)
             elif state == "complete":
@@ -161,35 +176,69 @@ class Search(TrainerStudy):
         self.events.emit(ev.StudyEnd(summary=summary))
         return summary
 
+    def request_stop(self) -> None:
+        """Stop the search once the trial in training has finished its current epoch (it keeps
+        that epoch; a resume continues the trial from there), and start no other trial."""
+        self._stopped = True
+
+    def _claim_stopped_trial(self, study):
+        """A trial a stopped search left running, claimed for this worker (None if there is none)."""
+        import optuna
+
+        with _creation_lock(self.out / ".study.lock"):
+            for frozen in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
+                if frozen.user_attrs.get("stopped"):
+                    trial = optuna.trial.Trial(study, frozen._trial_id)
+                    trial.set_user_attr("stopped", None)  # no other worker takes it now
+                    return trial
+        return None
+
     def _run_trial(self, trial) -> tuple[str, float | None]:
-        folder = self.out / f"trial-{trial.number:04d}"
+        folder = Path(trial.user_attrs.get("run_dir") or self.out / f"trial-{trial.number:04d}")
+        continues = (folder / "checkpoints" / "last.pt").is_file()
         trial.set_user_attr("run_dir", str(folder))
-        self._log(f"Trial {trial.number}: {json.dumps(trial.params)}")
+        self._log(f"Trial {trial.number}: {json.dumps(trial.params)}"
+                  + (" (continued from its last checkpoint)" if continues else ""))
+        self.events.emit(ev.TrialStart(number=trial.number, params=dict(trial.params), run_dir=str(folder),
+                                       continues=continues))
+        started, summary = time.perf_counter(), {}
+        state, value, error = "failed", None, None
         try:
             config = config_for(self.config, trial.params)
-            pruning = TrialPruning(trial)
-            self._trainer = trainer = Trainer(config, out=folder, callbacks=[pruning],
-                                              data=self._decoded(config))
+            pruning = TrialPruning(trial, stopping=lambda: self._stopped)
+            self._trainer = trainer = Trainer(config, out=None if continues else folder,
+                                              resume=folder if continues else None,
+                                              callbacks=[pruning], data=self._decoded(config))
             trainer.subscribe(self.events.emit)
-            if self._stopped:
-                trainer.request_stop()
             summary = trainer.run()
         except (*USER_ERRORS, ConfigError, FileExistsError) as exc:
             # Settings this trial drew cannot train (say a batch larger than the set): the search
             # goes on, and the trial is recorded as failed with the reason.
-            trial.set_user_attr("error", str(exc))
+            error = str(exc)
             self._log(f"Trial {trial.number} failed: {exc}")
-            return "failed", None
         finally:
             self._trainer = None
-        if pruning.pruned:
-            return "pruned", None
-        value = summary.get("best_value")
-        if summary["status"] != "finished" or value is None or not math.isfinite(value):
-            trial.set_user_attr("error", summary.get("stop_reason", ""))
-            return "failed", None
-        self._log(f"Trial {trial.number}: {self.config.monitor} {value:.4g}")
-        return "complete", float(value)
+        if summary:
+            value = summary.get("best_value")
+            if pruning.pruned:
+                state, value = "pruned", None
+            elif pruning.stopped:
+                state, value = "stopped", None
+                trial.set_user_attr("stopped", summary.get("stopped_epoch") or 1)
+            elif summary["status"] != "finished" or value is None or not math.isfinite(value):
+                state, value, error = "failed", None, summary.get("stop_reason", "")
+            else:
+                state, value = "complete", float(value)
+                self._log(f"Trial {trial.number}: {self.config.monitor} {value:.4g}")
+        epochs = int(summary.get("stopped_epoch") or 0)
+        seconds = float(summary.get("total_seconds") or time.perf_counter() - started)
+        trial.set_user_attr("epochs", epochs)
+        trial.set_user_attr("seconds", seconds)
+        if error is not None:
+            trial.set_user_attr("error", error)
+        self.events.emit(ev.TrialEnd(number=trial.number, state=state, value=value, params=dict(trial.params),
+                                     run_dir=str(folder), epochs=epochs, seconds=seconds, error=error))
+        return state, value
 
     def _decoded(self, config: TrainConfig):
         """The trial's images, decoded once per image size (and split) and shared by every trial
@@ -204,9 +253,7 @@ class Search(TrainerStudy):
         return self._shared[key]
 
     def _summarise(self, study) -> dict:
-        trials = study.get_trials(deepcopy=False)
-        rows = [{"number": t.number, "state": t.state.name.lower(), "value": t.value, "params": t.params,
-                 "run_dir": t.user_attrs.get("run_dir"), "error": t.user_attrs.get("error")} for t in trials]
+        rows = _rows(study)
         summary = {"monitor": self.config.monitor, "direction": study.direction.name.lower(),
                    "trials_asked": self.trials, "sampler": self.sampler_name, "pruner": self.pruner_name,
                    "storage": self.storage, **_counts(study), "trials": rows, "best": None}
@@ -231,6 +278,30 @@ def describe(summary: dict) -> str:
 
 def _short(value: Any) -> str:
     return f"{value:.3g}" if isinstance(value, float) else str(value)
+
+
+def _rows(study) -> list[dict]:
+    """Every trial of the study as plain values: number, state (complete, pruned, fail, stopped
+    or running), value, params, run folder, epochs trained, training seconds and any error."""
+    rows = []
+    for t in study.get_trials(deepcopy=False):
+        state = t.state.name.lower()
+        if state == "running" and t.user_attrs.get("stopped"):
+            state = "stopped"
+        rows.append({"number": t.number, "state": state, "value": t.value, "params": t.params,
+                     "run_dir": t.user_attrs.get("run_dir"), "error": t.user_attrs.get("error"),
+                     "epochs": t.user_attrs.get("epochs"), "seconds": t.user_attrs.get("seconds")})
+    return rows
+
+
+def param_importances(storage: str) -> dict[str, float]:
+    """How much each searched setting explains the objective (Optuna's fANOVA over the complete
+    trials; it needs two), most important first. Reads the study, so call it off the GUI thread."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.load_study(study_name="workbench", storage=_storage(storage))
+    return dict(optuna.importance.get_param_importances(study))
 
 
 def _counts(study) -> dict[str, int]:
