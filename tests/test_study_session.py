@@ -1,7 +1,8 @@
-"""The Qt-free study sessions: a cross-validation's ETA and the pace a study's time is estimated at."""
+"""The Qt-free study sessions: a cross-validation's ETA, the pace a study's time is estimated at,
+a search's trials as its events tell them."""
 
 from workbench.engine import events as ev
-from workbench.study_session import CrossValidationSession, Pace, SweepSession
+from workbench.study_session import CrossValidationSession, Pace, SearchSession, SweepSession
 
 
 def _start(epochs=3, n_train=80, n_val=20, history=()):
@@ -45,3 +46,49 @@ def test_the_sweep_session_keeps_the_points_and_the_result():
               "alternatives": {}, "stop_reason": "x", "message": "too few", "out": "o"}
     session.handle(ev.LRFindEnd(result=result))
     assert session.lrs == [1e-5] and session.result.message == "too few"
+
+
+def test_the_search_session_keeps_one_row_per_trial_from_the_event_stream():
+    session = SearchSession()
+    session.handle(ev.TrialStart(number=9, params={}, run_dir="x"))  # no search begun: ignored
+    assert session.rows() == []
+    session.begin(trials=3, epochs=3, out="s")
+    earlier = {"number": 0, "state": "fail", "value": None, "params": {"lr": 0.1}, "run_dir": "s/trial-0000",
+               "error": "batch size 64 is larger than the 40 training images", "epochs": 0, "seconds": 0.5}
+    session.handle(ev.SearchStart(out="s", trials=3, monitor="val_accuracy", direction="maximize",
+                                  config={"epochs": 3, "model": "small_cnn"}, storage="sqlite:///s/study.db",
+                                  earlier=[earlier]))
+    assert [(r["number"], r["state"]) for r in session.rows()] == [(0, "failed")]  # Optuna's "fail"
+    session.handle(ev.TrialStart(number=1, params={"lr": 0.01}, run_dir="s/trial-0001"))
+    session.handle(_start())
+    assert session.eta() is None  # before the first epoch
+    session.handle(_epoch(1, 2.0))
+    row = session.rows()[1]
+    assert (row["state"], row["epochs"], row["seconds"]) == ("running", 1, 2.0)
+    assert session.eta() == (3 * 3 - 1) * 2.0  # three trials of three epochs, one epoch done
+    for number, value, state in ((1, 0.5, "complete"), (2, None, "pruned"), (3, 0.75, "complete")):
+        session.handle(ev.TrialEnd(number=number, state=state, value=value, params={"lr": 0.01},
+                                   run_dir=f"s/trial-{number:04d}", epochs=3 if value else 1, seconds=6.0))
+    assert [r["state"] for r in session.rows()] == ["failed", "complete", "pruned", "complete"]
+    assert session.best()["number"] == 3  # accuracy: the higher value
+    assert session.history_points() == ([1, 3], [0.5, 0.75], [0.5, 0.75])
+    config = session.best_config()
+    assert (config.model, config.lr, config.epochs) == ("small_cnn", 0.01, 3)
+    session.handle(ev.StudyEnd(summary={"trials_asked": 3, "complete": 2, "pruned": 1, "failed": 1,
+                                        "trials": []}))
+    assert not session.running and session.eta() is None and not session.resumable()
+
+
+def test_a_stopped_search_is_resumable_and_a_failure_marks_the_running_trial():
+    session = SearchSession()
+    session.begin(trials=4, epochs=2, out="s")
+    session.handle(ev.TrialStart(number=0, params={}, run_dir="s/trial-0000"))
+    session.handle(ev.TrialEnd(number=0, state="stopped", value=None, params={}, run_dir="s/trial-0000",
+                               epochs=1, seconds=1.0))
+    session.handle(ev.StudyEnd(summary={"trials_asked": 4, "complete": 0, "pruned": 0, "failed": 0,
+                                        "trials": [{"number": 0, "state": "stopped", "epochs": 1}]}))
+    assert session.resumable() and session.rows()[0]["state"] == "stopped"
+    session.begin(trials=4, epochs=2, out="s")
+    session.handle(ev.TrialStart(number=1, params={}, run_dir="s/trial-0001"))
+    session.handle(ev.Error(message="disk full", type="OSError"))
+    assert session.rows()[0]["state"] == "failed" and session.rows()[0]["error"] == "disk full"
