@@ -3,8 +3,8 @@
 The studies' counterpart of :mod:`workbench.session`: :class:`SweepSession` follows a
 learning-rate sweep, :class:`CrossValidationSession` a cross-validation (its folds' curves, the
 study's ETA, the summary), :class:`SearchSession` a search (its trials' rows, the running trial's
-curves, the optimisation history, the best trial). The window's study views only connect to their signals; the arithmetic
-(pace, wall time) lives here.
+curves, the optimisation history, the best trial). The window's study views only connect to
+their signals; the arithmetic (pace, wall time) lives here.
 """
 
 from __future__ import annotations
@@ -196,7 +196,8 @@ class SearchSession:
 
     def best(self) -> dict | None:
         """The complete trial with the best value (lowest loss, highest accuracy), or None."""
-        complete = [r for r in self.trial_rows.values() if r["state"] == "complete" and r["value"] is not None]
+        complete = [r for r in self.trial_rows.values()
+                    if r["state"] == "complete" and r["value"] is not None]
         if not complete:
             return None
         sign = -1 if self.direction == "maximize" else 1

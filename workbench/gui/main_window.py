@@ -99,13 +99,15 @@ class MainWindow(QMainWindow):
         self.tabs = QTabWidget()
         self.studies = StudyActions(self)
         self.cross_validation = self.studies.view
+        self.search_view = self.studies.search.view
         self.settings_panel.find_lr_button.clicked.connect(self.studies.find_learning_rate)
         self.form.changed.connect(self.studies.update_estimate)
 
         self.tabs.setAccessibleName("Views")
         for widget, title in ((self.dataset_tab, "Dataset"), (self.training_tab, "Training"),
                               (self.results, "Results"), (self.cross_validation, "Cross-validation"),
-                              (self.runs_view, "Runs"), (self.try_it, "Try it")):
+                              (self.search_view, "Search"), (self.runs_view, "Runs"),
+                              (self.try_it, "Try it")):
             self.tabs.addTab(widget, title)
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(self.settings_panel)
@@ -142,7 +144,9 @@ class MainWindow(QMainWindow):
         self.find_lr_action.triggered.connect(self.studies.find_learning_rate)
         self.cv_action = QAction("&Cross-validate…", self)
         self.cv_action.triggered.connect(lambda: self.tabs.setCurrentWidget(self.cross_validation))
-        train_menu.addActions([self.find_lr_action, self.cv_action])
+        self.search_action = QAction("Searc&h settings…", self)
+        self.search_action.triggered.connect(lambda: self.tabs.setCurrentWidget(self.search_view))
+        train_menu.addActions([self.find_lr_action, self.cv_action, self.search_action])
         for action in (self.open_action, self.export_action, self.start_action, self.stop_action):
             self.addAction(action)  # shortcuts work whatever has focus
 

@@ -82,6 +82,8 @@ class RunsView(QWidget):
         self._active_run: str | None = None  # the run training writes right now
         self._training = False
         self._stale = False  # a refresh waits for the tab to be shown
+        self._study_folder: str | None = None  # listed instead of the runs folder (a search's trials)
+        self._select_when_listed: list[str] = []
         self._requests = dict.fromkeys((_LIST, _OPEN, _COMPARE, _DELETE), 0)
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(2)
@@ -99,9 +101,13 @@ class RunsView(QWidget):
         self.change_root_button = action_button("Change…", "Change runs folder", "Choose the folder new runs "
                                                 "are saved in and listed from", self.choose_runs_root)
         refresh = action_button("Refresh", "Refresh runs", "Read the runs folder again", self.refresh)
+        self.back_button = action_button("Back to runs folder", "Back to runs folder", "List the runs "
+                                         "folder again instead of the study's runs", self.list_runs_root)
+        self.folder_title = QLabel("Runs folder:")
         top = QHBoxLayout()
-        top.addWidget(QLabel("Runs folder:"))
+        top.addWidget(self.folder_title)
         top.addWidget(self.root_label, 1)
+        top.addWidget(self.back_button)
         top.addWidget(self.change_root_button)
         top.addWidget(refresh)
 
@@ -163,6 +169,7 @@ class RunsView(QWidget):
         """Save runs in ``path`` from now on (remembered in the settings) and list it."""
         self.settings.setValue("runs_dir", str(Path(path).expanduser()))
         self.settings.sync()
+        self._study_folder = None
         self._show_root()
         self.runsRootChanged.emit(self.runs_root())
         self.refresh()
@@ -172,13 +179,33 @@ class RunsView(QWidget):
         if path:
             self.set_runs_root(path)
 
+    def listed_folder(self) -> str:
+        """The folder the list shows: the runs folder, or a study's (see :meth:`list_folder`)."""
+        return self._study_folder or self.runs_root()
+
+    def list_folder(self, path: str | Path, select: str | Path | None = None) -> None:
+        """List the runs of a study folder (a search's trials) instead of the runs folder, and
+        select ``select`` once listed; **Back to runs folder** returns. New runs still go to the
+        runs folder."""
+        self._study_folder = str(path)
+        self._select_when_listed = [str(select)] if select else []
+        self.refresh()
+
+    def list_runs_root(self) -> None:
+        self._study_folder = None
+        self._select_when_listed = []
+        self.refresh()
+
     def _show_root(self) -> None:
-        self.root_label.setText(self.runs_root())
+        studying = self._study_folder is not None
+        self.folder_title.setText("Study folder:" if studying else "Runs folder:")
+        self.root_label.setText(self.listed_folder())
+        self.back_button.setVisible(studying)
 
     # Listing ----------------------------------------------------------------------------------
     def refresh(self) -> None:
         """List the runs folder again (off the GUI thread); ``runsListed`` fires when shown."""
-        root = self.runs_root()
+        root = self.listed_folder()
         self._show_root()  # the setting may have been changed elsewhere since
         self._start(_LIST, lambda: list_runs(root))
 
@@ -210,11 +237,14 @@ class RunsView(QWidget):
                 table.selectRow(row)
         table.blockSignals(False)
         if not runs:
-            self.details.title.setText(f"No runs in {self.runs_root()} yet: train a model, or choose "
+            self.details.title.setText(f"No runs in {self.listed_folder()} yet: train a model, or choose "
                                    "another runs folder.")
         elif self.current and self.current["path"] not in {str(r.path) for r in runs}:
             self._clear_details()
         self._update_buttons()
+        if self._select_when_listed:
+            wanted, self._select_when_listed = self._select_when_listed, []
+            self.select_runs(wanted)
         self.runsListed.emit(runs)
 
     # Selection, opening and comparing -------------------------------------------------------

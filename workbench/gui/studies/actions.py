@@ -1,4 +1,5 @@
-"""The window's studies: find a learning rate, cross-validate, train the final model.
+"""The window's studies: find a learning rate, cross-validate, train the final model, search
+(:mod:`workbench.gui.studies.search_actions`).
 
 Each study is a :class:`~workbench.gui.training.thread_run.ThreadTrainingRun` whose job is the
 engine's study object, started through the window's one controller (so Start, Stop and the
@@ -25,7 +26,8 @@ from workbench.study_session import CrossValidationSession, Pace, SweepSession
 
 
 class StudyActions(QObject):
-    """Owns the study sessions and the Cross-validation tab (``view``); ``window`` is the MainWindow."""
+    """Owns the study sessions, the Cross-validation tab (``view``) and the search (``search``, whose
+    ``search.view`` is the Search tab); ``window`` is the MainWindow."""
 
     def __init__(self, window):
         super().__init__(window)
@@ -35,7 +37,7 @@ class StudyActions(QObject):
         self.view = CrossValidationView(self.study)
         self.dialog: LRFinderDialog | None = None
         self.pace: Pace | None = None  # of the last run trained in this window
-        self._sweeping = False
+        self._sweeping = self._validating = False
         controller = window.controller
         controller.event.connect(self._follow)
         controller.ended.connect(self._on_ended)
@@ -46,6 +48,9 @@ class StudyActions(QObject):
         self.view.resumeRequested.connect(self.resume_study)
         self.view.trainFinalRequested.connect(self.train_final_model)
         self.view.foldsChanged.connect(lambda _folds: self.update_estimate())
+        from workbench.gui.studies.search_actions import SearchActions
+
+        self.search = SearchActions(self)
 
     # Learning-rate finder ------------------------------------------------------------------------
     def find_learning_rate(self) -> LRFinderDialog | None:
@@ -97,6 +102,7 @@ class StudyActions(QObject):
         from workbench.studies.cross_validation import CrossValidation
 
         self.study.begin(folds, config.epochs, out)
+        self._validating = True
         self.window.tabs.setCurrentWidget(self.view)
         run = ThreadTrainingRun(lambda: CrossValidation(config, out, folds, resume=resume),
                                 ends_with=ev.StudyEnd)
@@ -123,7 +129,10 @@ class StudyActions(QObject):
                                             "image outside the test set…")
 
     def update_estimate(self) -> None:
-        """The study's wall time before it starts: K × one run at the last run's measured pace."""
+        """The study's wall time before it starts: K × one run at the last run's measured pace
+        (and the search's, from the same pace)."""
+        if hasattr(self, "search"):
+            self.search.update_estimate()
         window, folds = self.window, self.view.folds.value()
         if self.study.running or window.scan is None:
             self.view.set_estimate("" if window.scan is None else self.view.estimate_label.text())
@@ -171,7 +180,8 @@ class StudyActions(QObject):
             self._sweeping = False
             result = self.sweep.result
             bar.showMessage(outcome.message if outcome.failed else result.describe() if result else "")
-        elif outcome.ends_with is ev.StudyEnd:
+        elif outcome.ends_with is ev.StudyEnd and self._validating:
+            self._validating = False
             if outcome.failed:
                 bar.showMessage(f"Cross-validation failed: {outcome.message}")
             else:

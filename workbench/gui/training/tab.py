@@ -70,15 +70,15 @@ class TrainingTab(QSplitter):
     def start_study(self, run, *, live: bool) -> None:
         """Run a study (a :class:`~workbench.gui.training.run.TrainingRun` whose job is a study)
         through the one controller. ``live``: its runs show here one at a time (a cross-validation's
-        folds: the session starts afresh at every fold); otherwise its own view shows it."""
+        folds, a search's trials: the session starts afresh at every one); otherwise its own view shows it."""
         self._live = live
         self.controller.start_run(run)
 
     def _follow(self, event: ev.Event) -> None:
         if not self._live:
             return
-        if isinstance(event, ev.FoldStart):
-            self.session.reset()  # each fold is a run of its own on the live plots
+        if isinstance(event, (ev.FoldStart, ev.TrialStart)):
+            self.session.reset()  # each fold or trial is a run of its own on the live plots
         self.session.handle(event)
 
     def _reset(self) -> None:
