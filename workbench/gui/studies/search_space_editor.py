@@ -173,28 +173,23 @@ class SearchSpaceEditor(QWidget):
 
     def problems(self) -> list[str]:
         """Every reason the space cannot be searched (each also shown beside its row)."""
-        try:
-            self.space()
-        except ConfigError as exc:
-            return list(exc.problems)
-        return []
+        return list(self._problems)
 
     def space(self) -> dict[str, dict]:
-        specs, problems = {}, []
-        for row in self.rows:
-            spec, wrong = row.spec(self.grid)
-            problems += wrong
-            if spec is not None:
-                specs[row.name] = spec
-        if not problems and not specs:
-            problems.append("tick at least one setting to search")
-        if problems:
-            raise ConfigError(problems)
-        return specs
+        if self._problems:
+            raise ConfigError(self._problems)
+        return copy.deepcopy(self._space)
 
     def _on_edit(self) -> None:
+        # Checked once per edit (the window asks often: each form edit, each run's start and end).
+        self._space, self._problems = {}, []
         for row in self.rows:
             row.show_grid(self.grid)
-            _, wrong = row.spec(self.grid)
+            spec, wrong = row.spec(self.grid)
             row.problem.setText("; ".join(w.split(": ", 1)[1] for w in wrong))
+            self._problems += wrong
+            if spec is not None:
+                self._space[row.name] = spec
+        if not self._problems and not self._space:
+            self._problems.append("tick at least one setting to search")
         self.changed.emit()

@@ -323,6 +323,7 @@ class SearchView(QWidget):
             if selected is not None and row["number"] == selected["number"]:
                 table.selectRow(r)
         table.blockSignals(False)
+        self.plots.show_history(*self.session.history_points())
         self._update_buttons()
 
     def _on_selection(self) -> None:
