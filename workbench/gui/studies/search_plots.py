@@ -25,7 +25,7 @@ class SearchPlots(QWidget):
         self.best_line = self.history_plot.plot(pen=BEST_PEN, name="best so far")
         self.importance_plot = curve_plot("Setting importance", "Setting importance plot", "", "importance")
         self.importance_plot.plotItem.legend.hide()
-        self.importance_plot.setXRange(0, 1)
+        self.importance_plot.setXRange(0, 1.25)  # room for the labels beside the longest bar
         self.importance_plot.hideAxis("left")
         self.bars = pg.BarGraphItem(x0=[], y=[], height=0.6, width=[], brush=BAR_BRUSH)
         self.importance_plot.addItem(self.bars)
@@ -63,7 +63,7 @@ class SearchPlots(QWidget):
         for row, (name, share) in zip(y, order, strict=True):
             label = pg.TextItem(f"{name}  {share:.0%}", color=pg.getConfigOption("foreground"),
                                 anchor=(0, 0.5))
-            label.setPos(0.01, row)
+            label.setPos(share + 0.01, row)  # beside the bar's end, never on it
             self.importance_plot.addItem(label)
             self.bar_labels.append(label)
         self.importance_plot.setYRange(-0.6, max(len(order), 1) - 0.4)

@@ -108,6 +108,7 @@ class SearchView(QWidget):
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.verticalHeader().hide()
+        self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 8)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.table.itemSelectionChanged.connect(self._on_selection)
         self.use_button = action_button("Use these settings", "Use these settings", "Load the best "
@@ -161,6 +162,7 @@ class SearchView(QWidget):
         body.addWidget(lower)
         body.setStretchFactor(1, 1)
         body.setChildrenCollapsible(False)
+        body.setSizes([300, 500])
         layout = QVBoxLayout(self)
         layout.addWidget(_label("About search", INTRO))
         layout.addLayout(controls)
