@@ -358,6 +358,8 @@ class RunsView(QWidget):
     def run_started(self, run_dir: str) -> None:
         """The window's run has started: it appears in the list at once."""
         self._active_run = str(run_dir)
+        if self._study_folder and Path(run_dir).parent != Path(self._study_folder):
+            self._study_folder = None  # a run outside the study listed: back to the runs folder
         self._refresh_when_shown()
 
     def set_training(self, running: bool) -> None:
