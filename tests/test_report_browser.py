@@ -30,7 +30,8 @@ def test_the_report_renders_every_section_and_its_images(trained_run, tmp_path):
     # A copy with a probe: once the page has loaded, it counts the images the browser decoded;
     # --dump-dom prints the DOM as the browser built it.
     probe = tmp_path / "probe.html"
-    probe.write_text(report.read_text(encoding="utf-8").replace("</body>", PROBE + "</body>"), encoding="utf-8")
+    text = report.read_text(encoding="utf-8")
+    probe.write_text(text.replace("</body>", PROBE + "</body>"), encoding="utf-8")
     dom = chromium("--virtual-time-budget=5000", "--dump-dom", probe.resolve().as_uri(),
                    home=tmp_path / "profile").stdout
     for sid, _title, _ in SECTIONS:

@@ -48,7 +48,8 @@ def png_img(data: bytes, alt: str, width: int | None = None) -> str:
             f'{base64.b64encode(data).decode("ascii")}">')
 
 
-def table(headers: Sequence[str], rows: Iterable[Sequence[object]], text_columns: Sequence[int] = (0,)) -> str:
+def table(headers: Sequence[str], rows: Iterable[Sequence[object]],
+          text_columns: Sequence[int] = (0,)) -> str:
     def cell(tag: str, i: int, value: object) -> str:
         klass = ' class="text"' if i in text_columns else ""
         return f"<{tag}{klass}>{value if isinstance(value, Raw) else esc(value)}</{tag}>"

@@ -79,7 +79,8 @@ def settings(src: ReportSource) -> str:
     if src.kind == "search":
         note = "<p>The fixed part of the search, with the best trial's values filled in.</p>"
     half = (len(rows) + 1) // 2  # two columns: 60 settings in one would be a long scroll
-    halves = "".join(table(("Setting", "Value"), part, text_columns=(0, 1)) for part in (rows[:half], rows[half:]))
+    halves = "".join(table(("Setting", "Value"), part, text_columns=(0, 1))
+                     for part in (rows[:half], rows[half:]))
     return f'{note}<div class="charts">{halves}</div>'
 
 
@@ -158,7 +159,8 @@ def _cv_curves(src: ReportSource) -> str:
                        ("val_acc", "Validation accuracy: mean ± std over folds")):
         mean = [e[f"{key}_mean"] for e in curve]
         std = [e[f"{key}_std"] for e in curve]
-        band = ([m - d for m, d in zip(mean, std, strict=True)], [m + d for m, d in zip(mean, std, strict=True)])
+        band = ([m - d for m, d in zip(mean, std, strict=True)],
+                [m + d for m, d in zip(mean, std, strict=True)])
         chart = line_chart([Series(f"{key} (mean)", epochs, mean, band=band)], title=title, x_label="epoch",
                            integer_x=True, markers=markers, size=_CHART)
         charts.append(png_img(png_bytes(chart), title))
@@ -178,7 +180,8 @@ def cross_validation(src: ReportSource) -> str:
                  f"{percent(s.get('val_acc_mean'))} ± {percent(s.get('val_acc_std'))} "
                  f"({esc(s.get('rule', ''))}; lowest mean loss at epoch {esc(s.get('lowest_loss_epoch'))}, "
                  f"standard error {number(s.get('standard_error'))}).</p>")
-    rows = [(f["fold"], f.get("status"), f.get("best_epoch"), number(f.get("best_value")), f.get("epochs_run"),
+    rows = [(f["fold"], f.get("status"), f.get("best_epoch"), number(f.get("best_value")),
+             f.get("epochs_run"),
              number(f.get("seconds"), 3)) for f in s.get("fold_runs") or []]
     body += table(("Fold", "Status", "Best epoch", "Best val_loss", "Epochs run", "Seconds"), rows,
                   text_columns=(1,))
@@ -186,7 +189,8 @@ def cross_validation(src: ReportSource) -> str:
     if curve:
         body += table(("Epoch", "Folds", "val_loss mean", "± std", "val_acc mean", "± std"),
                       [(e["epoch"], e["folds"], number(e["val_loss_mean"]), number(e["val_loss_std"]),
-                        percent(e["val_acc_mean"]), percent(e["val_acc_std"])) for e in curve], text_columns=())
+                        percent(e["val_acc_mean"]), percent(e["val_acc_std"])) for e in curve],
+                      text_columns=())
     return body
 
 
@@ -215,7 +219,8 @@ def search(src: ReportSource) -> str:
         body += png_img(png_bytes(chart), "optimisation history")
     best_number = (s.get("best") or {}).get("number")
     rows = [(Raw(f"<b>{t['number']}</b>") if t["number"] == best_number else t["number"], t.get("state"),
-             number(t.get("value")), ", ".join(f"{k}={_short(v)}" for k, v in (t.get("params") or {}).items()),
+             number(t.get("value")),
+             ", ".join(f"{k}={_short(v)}" for k, v in (t.get("params") or {}).items()),
              t.get("error") or "") for t in trials]
     body += table(("Trial", "State", "Value", "Settings", "Error"), rows, text_columns=(1, 3, 4))
     return body
@@ -242,7 +247,8 @@ def _out_of_fold(src: ReportSource) -> dict | None:
     predictions = probabilities.argmax(axis=1)
     names = src.class_names or [str(i) for i in range(probabilities.shape[1])]
     report = class_report(labels.tolist(), predictions.tolist(), names)
-    wrong = [{"path": str(p), "true": names[t], "predicted": names[q], "confidence": float(probabilities[i, q])}
+    wrong = [{"path": str(p), "true": names[t], "predicted": names[q],
+              "confidence": float(probabilities[i, q])}
              for i, (p, t, q) in enumerate(zip(paths, labels, predictions, strict=True)) if t != q]
     wrong.sort(key=lambda w: -w["confidence"])  # the most confident mistakes say the most
     return {**report, "misclassified": wrong, "n": len(labels)}
@@ -255,7 +261,8 @@ def confusion(src: ReportSource) -> str:
                 + _matrix(oof["confusion_matrix"], src.class_names))
     matrix = src.summary.get("confusion_matrix")
     if not matrix:
-        return missing("No confusion matrix was recorded (the run has no validation split or did not finish).")
+        return missing("No confusion matrix was recorded (the run has no validation split or did not "
+                       "finish).")
     return "<p>Validation images, with the weights the run kept.</p>" + _matrix(matrix, src.class_names)
 
 
@@ -265,7 +272,8 @@ def _matrix(matrix: list[list[int]], names: list[str]) -> str:
     rows = []
     for name, row in zip(names, matrix, strict=False):
         total = sum(row) or 1
-        cells = "".join(f'<td style="background:rgba(31,119,180,{0.8 * v / total:.2f})">{v}</td>' for v in row)
+        cells = "".join(f'<td style="background:rgba(31,119,180,{0.8 * v / total:.2f})">{v}</td>'
+                        for v in row)
         rows.append(f'<tr><th class="text">{esc(name)}</th>{cells}</tr>')
     return (f'<table><thead><tr><th class="text">true \\ predicted</th>{head}</tr></thead>'
             f'<tbody>{"".join(rows)}</tbody></table>')
