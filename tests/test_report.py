@@ -142,3 +142,17 @@ def test_ticks_are_round_and_cover_the_range():
 
     assert ticks(0.0, 1.0) == pytest.approx([0.0, 0.2, 0.4, 0.6, 0.8, 1.0])
     assert ticks(3.0, 3.0) == [3.0]
+
+
+def test_the_calibration_section_shows_the_fit_and_both_reliability_diagrams(trained_run, tmp_path):
+    run = shutil.copytree(trained_run, tmp_path / "run")
+    summary = json.loads((run / "summary.json").read_text())
+    bins = [{"low": i / 10, "high": (i + 1) / 10, "count": i, "confidence": (i + 0.5) / 10,
+             "accuracy": i / 10 if i else None} for i in range(10)]
+    summary["calibration"] = {"checkpoint": "best", "epoch": 2, "temperature": 1.7, "images": 45, "bins": 10,
+                              "nll_before": 0.9, "nll_after": 0.7, "ece_before": 0.12, "ece_after": 0.04,
+                              "reliability_before": bins, "reliability_after": bins}
+    (run / "summary.json").write_text(json.dumps(summary))
+    part = section_html(build_report(run), "calibration")
+    assert "Temperature <b>1.7</b>" in part and "12.0%" in part and "4.0%" in part
+    assert part.count("data:image/png;base64,") == 2

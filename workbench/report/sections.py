@@ -313,20 +313,33 @@ def test_set(src: ReportSource) -> str:
 
 # Calibration ------------------------------------------------------------------------------------
 def calibration(src: ReportSource) -> str:
+    """Temperature scaling fitted at the end of the run (summary["calibration"]): NLL and expected
+    calibration error before and after, and the reliability diagrams."""
     cal = src.summary.get("calibration")
-    if not isinstance(cal, dict) or not cal:
-        return missing("No calibration was recorded for this run.")
-    rows = [(k, number(v)) for k, v in cal.items() if isinstance(v, int | float)]
-    body = table(("", ""), rows)
-    bins = cal.get("bins") or cal.get("reliability")
-    if isinstance(bins, list) and bins and isinstance(bins[0], dict) and "accuracy" in bins[0]:
+    if not isinstance(cal, dict) or "temperature" not in cal:
+        return missing("No calibration was recorded for this run (it has no validation split, or was "
+                       "trained before calibration existed).")
+    body = (f"<p>Temperature <b>{number(cal.get('temperature'), 3)}</b>, fitted on "
+            f"{esc(cal.get('images'))} validation images ({esc(cal.get('checkpoint', 'best'))} checkpoint): "
+            "every exported model divides its logits by it, so its probabilities mean what they say.</p>")
+    body += table(("", "Before", "After"),
+                  [("Negative log-likelihood", number(cal.get("nll_before")), number(cal.get("nll_after"))),
+                   ("Expected calibration error", percent(cal.get("ece_before")),
+                    percent(cal.get("ece_after")))])
+    charts = []
+    for key, title in (("reliability_before", "Reliability before"),
+                       ("reliability_after", "Reliability after")):
+        bins = cal.get(key)
+        if not (isinstance(bins, list) and bins and all(isinstance(b, dict) for b in bins)):
+            continue
         width = 1.0 / len(bins)
-        centers = [(i + 0.5) * width for i in range(len(bins))]
-        chart = bar_chart(centers, [b.get("accuracy") if b.get("count") else None for b in bins],
-                          title="Reliability diagram", x_label="confidence", y_label="accuracy",
-                          bar_width=width, diagonal=True)
-        body += png_img(png_bytes(chart), "reliability diagram")
-    return body
+        centers = [(float(b.get("low", i * width)) + float(b.get("high", (i + 1) * width))) / 2
+                   for i, b in enumerate(bins)]
+        heights = [b.get("accuracy") if b.get("count") else None for b in bins]
+        chart = bar_chart(centers, heights, title=title, x_label="confidence", y_label="accuracy",
+                          bar_width=width, diagonal=True, label="grey line: perfectly calibrated")
+        charts.append(png_img(png_bytes(chart), title))
+    return body + f'<div class="charts">{"".join(charts)}</div>'
 
 
 # Misclassified examples -------------------------------------------------------------------------
