@@ -156,3 +156,29 @@ def test_the_calibration_section_shows_the_fit_and_both_reliability_diagrams(tra
     part = section_html(build_report(run), "calibration")
     assert "Temperature <b>1.7</b>" in part and "12.0%" in part and "4.0%" in part
     assert part.count("data:image/png;base64,") == 2
+
+
+def test_the_audit_section_lists_the_findings_of_the_datasets_audit(trained_run, tmp_path):
+    pytest.importorskip("workbench.audit")
+    run = shutil.copytree(trained_run, tmp_path / "run")
+    image = tmp_path / "flipped.png"
+    Image.new("RGB", (8, 8), (10, 200, 10)).save(image)
+
+    def file(name, split):
+        return {"path": str(tmp_path / name), "class": "circle", "split": split}
+
+    audit = {"format": "workbench-audit-1", "created": "2026-12-02T00:00:00", "dataset": "/data/shapes",
+             "class_names": ["circle", "square"], "images": 64, "near_duplicate_distance": 4,
+             "split": {"source": "settings"}, "exact_duplicates": [{"files": [file("a.png", "train"),
+                                                                               file("b.png", "val")]}],
+             "near_duplicates": [], "leakage": [{"kind": "exact", "files": [file("a.png", "train"),
+                                                                              file("b.png", "val")],
+                                                 "splits": ["train", "val"]}],
+             "label_issues": [{"rank": 1, "path": str(image), "class": "circle", "split": "val",
+                               "suggested_class": "square", "given_probability": 0.02,
+                               "suggested_probability": 0.97}],
+             "label_check": {"source": "cross_validation", "warning": None}, "unhashed": [], "moves": []}
+    (run / "audit.json").write_text(json.dumps(audit))
+    part = section_html(build_report(run), "audit")
+    assert "Leakage" in part and "a.png [circle, train] = b.png [circle, val]" in part
+    assert "looks like <b>square</b> (97.0%)" in part and part.count("data:image/png;base64,") == 1

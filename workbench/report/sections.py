@@ -377,8 +377,77 @@ def _thumbnail(path: str) -> str:
 
 
 # Audit ------------------------------------------------------------------------------------------
+AUDIT_FILE = "audit.json"
+MAX_AUDIT_ROWS = 12
+
+
+def _find_audit(src: ReportSource) -> tuple[Path | None, dict]:
+    """The study folder's audit.json, else the dataset's default audit (``workbench audit``)."""
+    candidates = [src.path / AUDIT_FILE]
+    root = src.scan.get("root") or src.config.get("data_dir")
+    try:
+        from workbench.audit import default_audit_path, read_audit
+    except ImportError:  # pragma: no cover — an install without the audit
+        return None, {}
+    if root:
+        candidates.append(default_audit_path(root))
+    for path in candidates:
+        if path.is_file():
+            try:
+                return path, read_audit(path)
+            except ValueError as exc:  # AuditError: damaged or not an audit
+                src.notes.append(f"{path}: {exc}")
+    return None, {}
+
+
 def audit(src: ReportSource) -> str:
-    return missing("No dataset audit was found for this dataset (workbench audit).")
+    path, found = _find_audit(src)
+    if not found:
+        return missing("No dataset audit was found for this dataset: run `workbench audit DATA` (or "
+                       "Audit in the Dataset tab), then make the report again.")
+    body = (f"<p>Audit of {esc(found.get('dataset'))} made {esc(found.get('created'))}: "
+            f"{esc(found.get('images'))} images; near-duplicates are perceptual hashes within "
+            f"{esc(found.get('near_duplicate_distance'))} of 64 bits. "
+            f"<span class=\"mono\">{esc(path)}</span></p>")
+    counts = [("Exact duplicates", len(found.get("exact_duplicates") or [])),
+              ("Near-duplicates", len(found.get("near_duplicates") or [])),
+              ("Leakage: duplicates across train / validation / test", len(found.get("leakage") or [])),
+              ("Likely label errors", len(found.get("label_issues") or []))]
+    body += table(("Finding", "Groups or images"), counts)
+    if found.get("leakage"):
+        body += '<p class="warn">Leakage: the same image in more than one split inflates the ' \
+                "validation and test scores.</p>"
+        body += table(("Kind", "Files", "Splits"),
+                      [(g.get("kind"), " = ".join(_file_text(f) for f in g.get("files") or []),
+                        ", ".join(map(str, g.get("splits") or [])))
+                       for g in found["leakage"][:MAX_AUDIT_ROWS]],
+                      text_columns=(0, 1, 2))
+    groups = (found.get("exact_duplicates") or []) + (found.get("near_duplicates") or [])
+    if groups:
+        body += "<p>Duplicate groups (first ones):</p>" + table(
+            ("Files", "Distance"), [(" = ".join(_file_text(f) for f in g.get("files") or []),
+                                     g.get("distance", 0)) for g in groups[:MAX_AUDIT_ROWS]],
+            text_columns=(0,))
+    issues = found.get("label_issues") or []
+    check = found.get("label_check") or {}
+    if check.get("warning"):
+        body += f'<p class="warn">{esc(check["warning"])}</p>'
+    if issues:
+        cards = [f'<div class="card">{_thumbnail(str(i.get("path", "")))}<br>#{esc(i.get("rank"))}: labelled '
+                 f'<b>{esc(i.get("class"))}</b> ({percent(i.get("given_probability"))}), looks like '
+                 f'<b>{esc(i.get("suggested_class"))}</b> ({percent(i.get("suggested_probability"))})'
+                 f'<div class="mono">{esc(Path(str(i.get("path", ""))).name)}</div></div>'
+                 for i in issues[:MAX_AUDIT_ROWS]]
+        body += f"<p>Likely label errors, most likely first:</p><div class=\"cards\">{''.join(cards)}</div>"
+    elif check.get("source") is None:
+        body += "<p>Labels were not checked (give the audit a cross-validation study with --cv).</p>"
+    return body
+
+
+def _file_text(f: object) -> str:
+    if not isinstance(f, dict):
+        return str(f)
+    return f"{Path(str(f.get('path', ''))).name} [{f.get('class')}, {f.get('split') or '-'}]"
 
 
 # Environment ------------------------------------------------------------------------------------
