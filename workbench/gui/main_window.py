@@ -21,6 +21,7 @@ from workbench.config import ConfigError, TrainConfig
 from workbench.engine import events as ev
 from workbench.engine import trainer as _trainer  # noqa: F401
 from workbench.gui.dataset.tab import DatasetTab
+from workbench.gui.report_action import ReportSaver
 from workbench.gui.results.view import ResultsView
 from workbench.gui.runs.export_dialog import ExportDialog
 from workbench.gui.runs.runs_view import RunsView
@@ -91,6 +92,10 @@ class MainWindow(QMainWindow):
         self.runs_view.rerunRequested.connect(self.rerun)
         self.runs_view.resumeRequested.connect(self.resume_run)
         self.runs_view.exportRequested.connect(self.export_model_dialog)
+        self.runs_view.reportRequested.connect(self.save_report)
+        self.report_saver = ReportSaver(self)
+        self.report_saver.saved.connect(lambda path: self.statusBar().showMessage(f"Report saved to {path}"))
+        self.report_saver.failed.connect(self.statusBar().showMessage)
         self.runs_view.tryRequested.connect(self._try_model)
         self.controller.runningChanged.connect(self.runs_view.set_training)
         self.runs_view.refresh()
@@ -128,6 +133,12 @@ class MainWindow(QMainWindow):
         self.export_action.triggered.connect(lambda: self.export_model_dialog())
         self.export_action.setEnabled(False)
         file_menu.addAction(self.export_action)
+        self.report_action = QAction("Save &report…", self, shortcut=QKeySequence("Ctrl+Shift+S"))
+        self.report_action.setToolTip("One HTML file with this run's settings, data, curves, errors and "
+                                      "environment, to keep or send")
+        self.report_action.triggered.connect(lambda: self.save_report())
+        self.report_action.setEnabled(False)
+        file_menu.addAction(self.report_action)
         file_menu.addSeparator()
         quit_action = QAction("&Quit", self, shortcut=QKeySequence.StandardKey.Quit)
         quit_action.triggered.connect(self.close)
@@ -165,6 +176,7 @@ class MainWindow(QMainWindow):
         signals.started.connect(lambda e: self.dataset_tab.show_skipped(e.skipped))
         signals.started.connect(lambda e: self.runs_view.run_started(e.run_dir))
         signals.checkpoint.connect(lambda _e: self.export_action.setEnabled(True))
+        signals.started.connect(lambda _e: self.report_action.setEnabled(True))
         signals.finished.connect(self._show_results)
 
     def _try_model(self, path: str) -> None:
@@ -320,6 +332,10 @@ class MainWindow(QMainWindow):
         dialog.exported.connect(lambda result: self.statusBar().showMessage(result.describe()))
         dialog.open()
         return dialog
+
+    def save_report(self, folder: str | None = None, out: str | None = None) -> bool:
+        """Save the report of ``folder`` (default: this window's latest run); see ReportSaver."""
+        return self.report_saver.save(folder or self.run_dir or "", out)
 
     # Settings persistence -----------------------------------------------------------------------
     def _fill_recent_menu(self) -> None:

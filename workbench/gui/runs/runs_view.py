@@ -71,6 +71,7 @@ class RunsView(QWidget):
     resumeRequested = Signal(str, object)  # run folder, its TrainConfig
     tryRequested = Signal(str)  # run folder to try on images
     exportRequested = Signal(str)  # run folder to export
+    reportRequested = Signal(str)  # run folder to save a report of
     runsRootChanged = Signal(str)
 
     def __init__(self, settings: QSettings, parent: QWidget | None = None):
@@ -136,10 +137,14 @@ class RunsView(QWidget):
         self.export_button = action_button("Export…", "Export this run", "Save this run's model as .pt, "
                                            "safetensors, TorchScript or ONNX",
                                            lambda: self._emit_path(self.exportRequested))
+        self.report_button = action_button("Report…", "Save a report of this run", "Save one HTML file with "
+                                           "this run's settings, data, curves, errors and environment",
+                                           lambda: self._emit_path(self.reportRequested))
         self.delete_button = action_button("Delete…", "Delete runs", "Delete the selected run folders "
                                            "(asks first; Del key)", self.delete_selected)
         buttons = QHBoxLayout()
-        for button in (self.rerun_button, self.resume_button, self.try_button, self.export_button):
+        for button in (self.rerun_button, self.resume_button, self.try_button, self.export_button,
+                       self.report_button):
             buttons.addWidget(button)
         buttons.addStretch(1)
         buttons.addWidget(self.delete_button)
@@ -394,6 +399,7 @@ class RunsView(QWidget):
         self.resume_button.setEnabled(shown and not self._training and info.status in RESUMABLE)
         self.try_button.setEnabled(has_weights)
         self.export_button.setEnabled(has_weights)
+        self.report_button.setEnabled(info is not None)
         deletable = [p for p in self.selected_paths() if p != self._active_run]
         self.delete_button.setEnabled(bool(deletable))
 
