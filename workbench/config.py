@@ -93,10 +93,11 @@ class AugmentConfig:
                                 advanced=True)
     # Policies, random erasing and batch mixing (torchvision's transforms.v2); all off by default.
     policy: str = setting("none", "Augmentation policy", "A learned or random policy of torchvision "
-                          "(transforms.v2) applied to each image before the options above: RandAugment "
-                          "(a number of random operations at a set strength), TrivialAugmentWide (one "
-                          "random operation at a random strength, nothing to tune) or AutoAugment (the "
-                          "policy learned on ImageNet, CIFAR-10 or SVHN). Each image draws its own.",
+                          "(transforms.v2) applied to each image before the flips, warps and colour "
+                          "jitter: RandAugment (a number of random operations at a set strength), "
+                          "TrivialAugmentWide (one random operation at a random strength, nothing to "
+                          "tune) or AutoAugment (the policy learned on ImageNet, CIFAR-10 or SVHN). "
+                          "Each image draws its own.",
                           _AUG, choices=POLICIES)
     randaugment_num_ops: int = setting(2, "RandAugment operations", "RandAugment: how many random "
                                        "operations are applied to each image in a row.", _AUG, min=1,
