@@ -19,6 +19,8 @@ SCHEDULES = ("none", "step", "exponential", "cosine", "one_cycle", "reduce_on_pl
 MONITORS = ("val_loss", "val_accuracy")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 FILL_MODES = ("constant", "nearest", "reflect", "wrap")
+POLICIES = ("none", "randaugment", "trivialaugment", "autoaugment")
+AUTOAUGMENT_POLICIES = ("imagenet", "cifar10", "svhn")
 _MANY = 100_000  # "no practical limit" for counts of epochs, steps …
 
 
@@ -38,6 +40,7 @@ def _model_names() -> tuple[str, ...]:
 
 _AUG = "Augmentation"
 _FT = "Fine-tuning"
+_REG = "Regularisation"
 
 
 @dataclass
@@ -88,6 +91,39 @@ class AugmentConfig:
     fill_value: float = setting(0.0, "Fill value", "Fill mode constant: the grey level (0 black, 255 "
                                 "white) moved-in pixels get.", _AUG, min=0, max=255, decimals=0,
                                 advanced=True)
+    # Policies, random erasing and batch mixing (torchvision's transforms.v2); all off by default.
+    policy: str = setting("none", "Augmentation policy", "A learned or random policy of torchvision "
+                          "(transforms.v2) applied to each image before the flips, warps and colour "
+                          "jitter: RandAugment (a number of random operations at a set strength), "
+                          "TrivialAugmentWide (one random operation at a random strength, nothing to "
+                          "tune) or AutoAugment (the policy learned on ImageNet, CIFAR-10 or SVHN). "
+                          "Each image draws its own.",
+                          _AUG, choices=POLICIES)
+    randaugment_num_ops: int = setting(2, "RandAugment operations", "RandAugment: how many random "
+                                       "operations are applied to each image in a row.", _AUG, min=1,
+                                       max=10)
+    randaugment_magnitude: int = setting(9, "RandAugment magnitude", "RandAugment: the strength of "
+                                         "every operation, from 0 (none) to 30 (strongest); 9 is the "
+                                         "paper's ImageNet choice.", _AUG, min=0, max=30)
+    autoaugment_policy: str = setting("imagenet", "AutoAugment policy", "AutoAugment: which dataset's "
+                                      "learned policy to apply.", _AUG, choices=AUTOAUGMENT_POLICIES,
+                                      advanced=True)
+    random_erasing: float = setting(0.0, "Random erasing", "Probability that a random rectangle (2–33 % "
+                                    "of the image) of a training image is blanked out with the mean "
+                                    "colour, after the other augmentations; 0: off.", _AUG, min=0, max=1,
+                                    step=0.05)
+    mixup_alpha: float = setting(0.0, "MixUp alpha", "MixUp: blend each training image with another "
+                                 "of the batch, and their labels in the same proportion (drawn from "
+                                 "Beta(alpha, alpha); 0.2–0.4 is typical, larger blends more evenly); "
+                                 "0: off.", _AUG, min=0, max=10, step=0.1)
+    cutmix_alpha: float = setting(0.0, "CutMix alpha", "CutMix: paste a rectangle of another image of "
+                                  "the batch into each training image, labels mixed by the pasted area "
+                                  "(drawn from Beta(alpha, alpha); 1 is typical); 0: off. With MixUp "
+                                  "also on, each batch gets one of the two at random.", _AUG, min=0,
+                                  max=10, step=0.1)
+    mix_probability: float = setting(1.0, "Mixing probability", "MixUp / CutMix: the share of "
+                                     "training batches that are mixed; the others train on plain "
+                                     "images.", _AUG, min=0, max=1, step=0.05, advanced=True)
 
     def problems(self) -> list[str]:
         return list(problems_of(self).values())
@@ -103,6 +139,21 @@ class AugmentConfig:
     @property
     def is_colour(self) -> bool:
         return self.enabled and bool(self.brightness or self.contrast or self.saturation or self.hue)
+
+    @property
+    def is_per_image_policy(self) -> bool:
+        """A torchvision policy or random erasing: per-image steps beyond the batched warp."""
+        return self.enabled and (self.policy != "none" or self.random_erasing > 0)
+
+    @property
+    def is_mixing(self) -> bool:
+        """MixUp or CutMix: batches of blended images with soft (probability) targets."""
+        return self.enabled and self.mix_probability > 0 and bool(self.mixup_alpha or self.cutmix_alpha)
+
+    @property
+    def is_active(self) -> bool:
+        """Whether any augmentation changes the training images at all."""
+        return self.is_geometric or self.is_colour or self.is_per_image_policy or self.is_mixing
 
 
 @dataclass
@@ -179,6 +230,28 @@ class TrainConfig:
     label_smoothing: float = setting(0.0, "Label smoothing", "Softens the targets a little so the model is "
                                      "less over-confident.", "Training", min=0, max=1, max_inclusive=False,
                                      step=0.05)
+    # Regularisation of the model itself: weight averaging, dropout, stochastic depth.
+    ema: bool = setting(False, "Weight averaging (EMA)", "Keep an exponential moving average of the "
+                        "weights, updated after every step; that average is what is validated, kept "
+                        "as the best checkpoint and exported. Often a little more accurate and "
+                        "steadier than the last weights.", _REG)
+    ema_decay: float = setting(0.999, "EMA decay", "Weight averaging: how much of the average each "
+                               "step keeps (0.999 averages over roughly the last 1,000 steps). Early "
+                               "in a run the average follows the weights faster, at (1 + steps) / "
+                               "(10 + steps) when that is lower, so a short run is not an average of "
+                               "its random start.", _REG, min=0, max=1, min_inclusive=False,
+                               max_inclusive=False, decimals=5, step=0.0005)
+    dropout: float | None = setting(None, "Dropout before the classifier", "Share of the features "
+                                    "zeroed at random before the final layer while training; unset: the "
+                                    "architecture's own (0.2 for MobileNetV3 and EfficientNet, none for "
+                                    "the others).", _REG, min=0, max=1, max_inclusive=False, step=0.05)
+    drop_path: float | None = setting(None, "Stochastic depth", "Drop path: the probability that a "
+                                      "residual block is skipped while training (rising with depth to "
+                                      "this value at the last block). Only architectures built with it "
+                                      "have it: efficientnet_b0 (its own default 0.2), convnext_tiny "
+                                      "(0.1) and timm models; not ResNet, RegNet, MobileNetV3, ViT or the "
+                                      "small CNN. Unset: the architecture's own.", _REG, min=0, max=1,
+                                      max_inclusive=False, step=0.05)
 
     image_size: int = setting(64, "Image size", "Images are resized to this square size before training; "
                               "larger shows more detail but trains slower.", "Data", unit="px",
@@ -227,6 +300,10 @@ class TrainConfig:
                 out.append(f"unknown model {self.model!r}; choose one of {', '.join(MODEL_NAMES)}")
             else:
                 out.extend(model_problems(self.model, self.image_size, self.pretrained))
+        if not bad.keys() & {"model", "drop_path"} and self.drop_path is not None:
+            from workbench.models import drop_path_problem
+
+            out.extend(drop_path_problem(self.model))
         if "weights_path" not in bad:
             if self.pretrained and self.weights_path:
                 out.append("choose either pretrained weights or a local weights file, not both")

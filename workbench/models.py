@@ -35,6 +35,8 @@ class ModelSpec:
     # parameter under trainable_with_frozen_backbone) is the group after them. Gradual unfreezing
     # releases them from the top and layer-wise learning rates decay along them.
     layers: tuple[LayerGroup, ...] = ()
+    # The builder's keyword for stochastic depth ("" where the architecture has none).
+    drop_path_kwarg: str = ""
 
 
 def _stages(parent: str, *stages: tuple[str, range]) -> tuple[LayerGroup, ...]:
@@ -58,10 +60,10 @@ _SPECS = [
                       ("stage3", range(7, 13)), ("stage4", range(13, 17)))),
     ModelSpec("efficientnet_b0", "classifier.1", "classifier.", "EfficientNet-B0",
               _stages("features", ("stem", range(0, 2)), ("stage1", range(2, 3)), ("stage2", range(3, 4)),
-                      ("stage3", range(4, 6)), ("stage4", range(6, 9)))),
+                      ("stage3", range(4, 6)), ("stage4", range(6, 9))), "stochastic_depth_prob"),
     ModelSpec("convnext_tiny", "classifier.2", "classifier.", "ConvNeXt tiny",
               _stages("features", ("stem", range(0, 1)), ("stage1", range(1, 2)), ("stage2", range(2, 4)),
-                      ("stage3", range(4, 6)), ("stage4", range(6, 8)))),
+                      ("stage3", range(4, 6)), ("stage4", range(6, 8))), "stochastic_depth_prob"),
     ModelSpec("regnet_y_400mf", "fc", "fc.", "RegNetY 400MF",
               (("stem", ("stem",)), *((f"block{i}", (f"trunk_output.block{i}",)) for i in range(1, 5)))),
     # Per encoder block, as timm's layer decay does; the final LayerNorm goes with the last block.
@@ -118,6 +120,16 @@ def model_problems(name: str, image_size: int, pretrained: bool) -> list[str]:
     return []
 
 
+def drop_path_problem(name: str) -> list[str]:
+    """Why stochastic depth cannot be set for ``name`` (empty when it can)."""
+    spec = MODELS.get(name)
+    if spec is None or spec.drop_path_kwarg:
+        return []
+    have = ", ".join(s.name for s in _SPECS if s.drop_path_kwarg)
+    return [f"{name} has no stochastic depth (drop path); leave it unset, or choose an architecture "
+            f"that has it ({have})"]
+
+
 def normalization(name: str, pretrained: bool, weights_path: str | None = None):
     """Mean and std the model's weights expect: ImageNet's for torchvision weights, 0.5 otherwise."""
     if name != "small_cnn" and (pretrained or weights_path):
@@ -132,26 +144,38 @@ def build_model(
     pretrained: bool = False,
     weights_path: str | None = None,
     image_size: int = 224,
+    dropout: float | None = None,
+    drop_path: float | None = None,
     log=print,
 ) -> nn.Module:
     """A model of architecture ``name`` with a fresh ``num_classes`` head.
 
     Pretrained weights come from torchvision's weights API (downloaded once into the torch hub
-    cache); ``weights_path`` loads a local ``.safetensors`` / ``.pt`` file instead.
+    cache); ``weights_path`` loads a local ``.safetensors`` / ``.pt`` file instead. ``dropout``
+    (before the classifier) and ``drop_path`` (stochastic depth) replace the architecture's own
+    rates when given; neither changes the weights' names, so a model built without them loads
+    the same weights (exports and predictions build it so: both are off in eval mode).
     """
     if name not in MODELS:
         raise ValueError(f"unknown model {name!r}; choose one of {', '.join(MODEL_NAMES)}")
+    spec = MODELS[name]
+    if drop_path is not None and not spec.drop_path_kwarg:
+        raise ValueError(drop_path_problem(name)[0])
     if name == "small_cnn":
         model: nn.Module = SmallCNN(num_classes)
     else:
         import torchvision
 
         kwargs = {"image_size": image_size} if name == "vit_b_16" else {}
+        if drop_path is not None:
+            kwargs[spec.drop_path_kwarg] = drop_path
         model = torchvision.models.get_model(name, weights=None, **kwargs)
         if pretrained:
             model.load_state_dict(_download_pretrained(name))
             log(f"Loaded ImageNet weights for {name}.")
-        _replace_head(model, MODELS[name].head, num_classes)
+        _replace_head(model, spec.head, num_classes)
+    if dropout is not None:
+        set_head_dropout(model, spec.head, dropout)
     if weights_path:
         load_weights_file(model, weights_path, log=log)
     return model
@@ -176,6 +200,38 @@ def _replace_head(model: nn.Module, head_path: str, num_classes: int) -> None:
     parent = model.get_submodule(parent_path) if parent_path else model
     old = getattr(parent, attr) if not attr.isdigit() else parent[int(attr)]
     new = nn.Linear(old.in_features, num_classes)
+    if attr.isdigit():
+        parent[int(attr)] = new
+    else:
+        setattr(parent, attr, new)
+
+
+class DropoutLinear(nn.Linear):
+    """A classifier layer with dropout on its input. The dropout has no weights, so the state
+    dict is a plain Linear's: checkpoints load into a model built with or without it."""
+
+    def __init__(self, in_features: int, out_features: int, p: float):
+        super().__init__(in_features, out_features)
+        self.dropout = nn.Dropout(p)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return super().forward(self.dropout(x))
+
+
+def set_head_dropout(model: nn.Module, head_path: str, p: float) -> None:
+    """Dropout of rate ``p`` right before the classifier at ``head_path``: the architecture's own
+    dropout layer there gets the rate (MobileNetV3, EfficientNet), else the classifier becomes a
+    :class:`DropoutLinear` with the same weights."""
+    parent_path, _, attr = head_path.rpartition(".")
+    parent = model.get_submodule(parent_path) if parent_path else model
+    if attr.isdigit() and int(attr) > 0 and isinstance(parent[int(attr) - 1], nn.Dropout):
+        parent[int(attr) - 1].p = p
+        return
+    old = getattr(parent, attr) if not attr.isdigit() else parent[int(attr)]
+    new = DropoutLinear(old.in_features, old.out_features, p).to(old.weight.device, old.weight.dtype)
+    with torch.no_grad():
+        new.weight.copy_(old.weight)
+        new.bias.copy_(old.bias)
     if attr.isdigit():
         parent[int(attr)] = new
     else:

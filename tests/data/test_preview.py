@@ -78,7 +78,8 @@ def test_undecodable_files_are_skipped(samples, tmp_path):
     assert len(result["random"]) == 3  # the three good files; the broken one is never picked
 
     nothing = augmentation_preview([(str(broken), 0)], _config(), seed=0)
-    assert nothing == {"source": None, "source_class": None, "variants": [], "random": []}
+    assert nothing == {"source": None, "source_class": None, "variants": [], "random": [],
+                       "random_mix": []}
 
 
 def test_random_pick_has_no_repeats_and_follows_image_size(samples):

@@ -8,6 +8,11 @@ per-image 3×3 colour matrix plus a contrast blend. The same code runs on CPU an
 parameter conventions are torchvision's (angles clockwise in degrees, ColorJitter factors;
 hue turns in YIQ rather than HSV space, same direction) and the
 tests check the result against ``torchvision.transforms.v2.functional`` for fixed parameters.
+
+torchvision's policies (RandAugment, TrivialAugmentWide, AutoAugment) and random erasing have no
+batched form; they run image by image (:mod:`workbench.data.policies`), the policy first, on the
+uint8 pixels it expects, the erasing last. MixUp / CutMix act on the finished batch
+(:mod:`workbench.data.mixing`).
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import torch
 import torch.nn.functional as F
 
 from workbench.config import AugmentConfig
+from workbench.data.policies import make_eraser, make_policy, per_image, seeded_from
 
 # ITU-R 601 luma weights, as torchvision's rgb_to_grayscale uses.
 _LUMA = torch.tensor([0.299, 0.587, 0.114])
@@ -70,28 +76,42 @@ class BatchAugmenter:
         self._scale = 1.0 / (255.0 * self.std)
         self._shift = -self.mean / self.std
         self._on_device: dict[torch.device, tuple[torch.Tensor, torch.Tensor]] = {}
+        self.policy = make_policy(config)
+        # Erased pixels get the mean colour, which normalisation turns into 0: torchvision's
+        # reference recipe (RandomErasing after Normalize, value 0). One eraser per pixel scale.
+        self._erasers = {white: make_eraser(config, [m * white for m in mean]) for white in (1.0, 255.0)}
 
     def __call__(self, images: torch.Tensor, generator: torch.Generator | None = None,
                  train: bool = True) -> torch.Tensor:
         # Augmentation works on the raw 0..255 values (every step is linear in them), so the uint8
         # batch is converted once and normalised in two in-place passes at the end.
-        x = images.float()
-        if train:
-            x = self._augment(x, generator, white=255.0)
+        x = self._augment(images, generator, white=255.0) if train else images.float()
         scale, shift = self._normalisation(x.device)
         return x.mul_(scale).add_(shift)
 
     def augment(self, images: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         """Augmented images as float in [0, 1], not normalised (what the preview shows)."""
-        return self._augment(images.float().div_(255), generator, white=1.0)
+        return self._augment(images, generator, white=1.0)
 
-    def _augment(self, x: torch.Tensor, generator: torch.Generator | None, white: float) -> torch.Tensor:
+    def _augment(self, images: torch.Tensor, generator: torch.Generator | None,
+                 white: float) -> torch.Tensor:
+        """uint8 ``images`` augmented, as float with full intensity ``white`` (1 or 255)."""
         cfg = self.config
+        if self.policy is not None:
+            with seeded_from(generator):
+                images = per_image(self.policy, images)
+        x = images.float()
+        if white != 255.0:
+            x.div_(255.0 / white)
         if cfg.is_colour:
             x = jitter_colour(x, *self.sample_colour(x.shape[0], generator), white=white)
         if cfg.is_geometric:
             x = warp_affine(x, self.sample_affine(x.shape[0], generator), cfg.fill_mode,
                             cfg.fill_value / 255.0 * white, white=white)
+        eraser = self._erasers[white]
+        if eraser is not None:
+            with seeded_from(generator):
+                x = per_image(eraser, x)
         return x
 
     def _normalisation(self, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:

@@ -12,6 +12,7 @@ import time
 
 import torch
 
+from workbench.data.mixing import dominant_labels
 from workbench.engine import events as ev
 from workbench.engine.evaluation import evaluate
 from workbench.engine.faults import RunFault, classify
@@ -116,11 +117,12 @@ class FitLoop:
             images = images.to(device, non_blocking=True)
             labels = labels.to(device, non_blocking=True)
             x = self.augmenter(images, self.augment_gen, train=True)
+            x, targets = self.mixer(x, labels, self.augment_gen)  # soft targets under MixUp/CutMix
             if self.channels_last:
                 x = x.contiguous(memory_format=torch.channels_last)
             with torch.autocast(device.type, enabled=self.amp):
                 logits = forward(x)
-                loss = self.criterion(logits, labels)
+                loss = self.criterion(logits, targets)
             self.optimizer.zero_grad(set_to_none=True)
             self.scaler.scale(loss).backward()
             self.scaler.step(self.optimizer)
@@ -129,7 +131,8 @@ class FitLoop:
             self.fire("on_step_end")
             loss = loss.detach()
             loss_sum += loss * len(labels)
-            correct += (logits.detach().argmax(1) == labels).sum()
+            # Under MixUp / CutMix a prediction counts as right when it is the dominant label.
+            correct += (logits.detach().argmax(1) == dominant_labels(targets)).sum()
             seen += len(labels)
             pending.append((i, loss, lr))
             if len(pending) >= flush_every or i == self.iterations or self._stop.is_set():
@@ -176,7 +179,7 @@ class FitLoop:
         """Loss and accuracy on the validation set (or ``source``). Each process scores its part and
         the sums are combined; ``collect`` (the final reports) scores all of it on every process."""
         source = self.data.val if source is None else source
-        result = evaluate(self.model, source, self.config.batch_size * 2, self._prepare_eval,
+        result = evaluate(self.eval_model, source, self.config.batch_size * 2, self._prepare_eval,
                           self.eval_criterion, self.device, self.amp, collect=collect,
                           indices=None if collect else self.dist.val_indices(len(source)))
         return result if collect else self.dist.reduce_evaluation(result)

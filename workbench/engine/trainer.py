@@ -16,6 +16,7 @@ from torch import nn
 from workbench import __version__
 from workbench.config import TrainConfig, iterations_per_epoch
 from workbench.data.augment import BatchAugmenter
+from workbench.data.mixing import BatchMixer
 from workbench.data.prepare import (
     NO_VALIDATION_IMAGES,
     PreparedData,
@@ -90,9 +91,13 @@ class Trainer(FitLoop):
         self.summary: dict | None = None
         self.data: PreparedData | None = None
         self.model: nn.Module | None = None
+        # The model validation scores, checkpoints hold and exports ship: the trained model
+        # itself, unless a callback supplies another (weight averaging: the moving average).
+        self.eval_model: nn.Module | None = None
         self.device: torch.device | None = None
         self.amp = self.channels_last = False
         self.optimizer = self.scaler = self.criterion = self.eval_criterion = self.augmenter = None
+        self.mixer = None
         self.iterations = self.start_epoch = 0
         self.elapsed_before = 0.0  # seconds trained before a resume
         cfg = self.config
@@ -181,12 +186,17 @@ class Trainer(FitLoop):
         self.iterations = iterations_per_epoch(n_shard, cfg.batch_size)
 
         self.model = build_model(cfg.model, len(self.data.class_names), pretrained=cfg.pretrained,
-                                 weights_path=cfg.weights_path, image_size=cfg.image_size, log=self.log)
+                                 weights_path=cfg.weights_path, image_size=cfg.image_size,
+                                 dropout=cfg.dropout, drop_path=cfg.drop_path, log=self.log)
         self.model.to(self.device)
         if self.channels_last:
             self.model.to(memory_format=torch.channels_last)
+        self.eval_model = self.model
         self.normalization = normalization(cfg.model, cfg.pretrained, cfg.weights_path)
         self.augmenter = BatchAugmenter(cfg.augment, *self.normalization)
+        # MixUp / CutMix give probability targets, which CrossEntropyLoss takes as they are
+        # (label smoothing then smooths those probabilities).
+        self.mixer = BatchMixer(cfg.augment, len(self.data.class_names))
         self.criterion = nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
         # Validation scores plain cross-entropy: label smoothing is a training regulariser, and a
         # smoothed validation loss could not be compared across runs (or search trials) that
@@ -255,14 +265,15 @@ class Trainer(FitLoop):
 
     # Checkpoints -----------------------------------------------------------------------------
     def checkpoint_state(self, epoch: int) -> dict:
-        """The run after ``epoch``: model, optimizer, scaler, random streams and history, what a
+        """The run after ``epoch``: model (``eval_model``'s weights: the ones the run delivers),
+        optimizer, scaler, random streams and history, what a
         checkpoint needs to be used alone (classes, normalisation, config), and every callback's
         state under its ``state_key``."""
         return {
             "format": "workbench-checkpoint-1",
             "workbench_version": __version__,
             "epoch": epoch,
-            "model": {k: v.detach().cpu() for k, v in self.model.state_dict().items()},
+            "model": {k: v.detach().cpu() for k, v in self.eval_model.state_dict().items()},
             "optimizer": self.optimizer.state_dict(),
             "scaler": self.scaler.state_dict(),
             "shuffle_rng": self.shuffle_gen.get_state(),

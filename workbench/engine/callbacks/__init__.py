@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from workbench.config import TrainConfig
+from workbench.engine.callbacks.averaging import WeightAveraging
 from workbench.engine.callbacks.base import HOOKS, Callback, CallbackList
 from workbench.engine.callbacks.best import BestCheckpoint
 from workbench.engine.callbacks.checkpoints import CheckpointSaver
@@ -17,7 +18,7 @@ from workbench.engine.callbacks.test_set import TestSetReport
 
 __all__ = ["HOOKS", "BackboneFreezing", "BestCheckpoint", "Callback", "CallbackList", "CheckpointSaver",
            "EarlyStoppingCallback", "EmptyPassGuard", "EventPublisher", "FinalReport", "LRSchedule",
-           "NonFiniteLossGuard", "SummaryWriter", "TestSetReport", "default_callbacks"]
+           "NonFiniteLossGuard", "SummaryWriter", "TestSetReport", "WeightAveraging", "default_callbacks"]
 
 
 def default_callbacks(config: TrainConfig, best: BestCheckpoint) -> list[Callback]:
@@ -29,6 +30,7 @@ def default_callbacks(config: TrainConfig, best: BestCheckpoint) -> list[Callbac
         EmptyPassGuard(),
         BackboneFreezing(config.freeze_backbone_epochs, config.unfreeze_every),
         LRSchedule(),
+        *([WeightAveraging(config.ema_decay)] if config.ema else []),  # before anything validates
         best,
         CheckpointSaver(best),
         FinalReport(),  # after the checkpoint writer has landed best.pt

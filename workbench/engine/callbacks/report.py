@@ -23,7 +23,7 @@ class FinalReport(Callback):
         if run.config.restore_best_weights or run.status == "failed":
             best = run.dist.read_checkpoint(run.run_folder.checkpoint_path("best"))
             if best is not None:
-                run.model.load_state_dict(best["model"])
+                run.eval_model.load_state_dict(best["model"])
                 run.log(f"Restored the weights of the best epoch ({run.best.epoch}).")
         final = run.evaluate(collect=True)
         run.final_evaluation = final  # the scored validation set, for callbacks after this one

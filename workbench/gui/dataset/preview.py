@@ -279,7 +279,7 @@ class AugmentationPreview(QWidget):
             self._show_empty("None of the training images could be decoded.")
             return
         augment = self._config.augment
-        if not (augment.is_geometric or augment.is_colour):
+        if not augment.is_active:
             self._note.setStyleSheet(WARNING_STYLE)
             self._note.setText("Augmentation is off: the model trains on the images exactly as shown.")
             self._note.show()
@@ -296,16 +296,27 @@ class AugmentationPreview(QWidget):
             else:
                 cell.hide()
         random = result["random"]
-        self._random_title.setText(f"{_count(len(random), 'random training image')}, augmented once each")
-        for cell, item in zip(self._random_cells, random + [None] * len(self._random_cells), strict=False):
+        mixes = result.get("random_mix") or [[] for _ in random]
+        mixing = any(mixes)
+        how = ("augmented and mixed as one training batch (MixUp / CutMix)" if mixing
+               else "augmented once each")
+        self._random_title.setText(f"{_count(len(random), 'random training image')}, {how}")
+        items = list(zip(random, mixes, strict=True))
+        for cell, item in zip(self._random_cells, items + [None] * len(self._random_cells), strict=False):
             if item is None:
                 cell.hide()
                 continue
-            image, label = item
+            (image, label), mix = item
             name = self._class_name(label)
+            if len(mix) > 1:  # a blend of two classes: each with its share of the target
+                parts = [f"{self._class_name(k)} {share:.0%}" for k, share in mix]
+                caption, description = " + ".join(parts), "Mixed image: " + ", ".join(parts)
+            else:
+                caption, description = name, f"Augmented {name} image"
             metrics = cell.caption.fontMetrics()
-            cell.caption.setText(metrics.elidedText(name, Qt.TextElideMode.ElideRight, CELL_PX))
-            cell.show_array(image, f"Augmented {name} image")
+            cell.caption.setText(metrics.elidedText(caption, Qt.TextElideMode.ElideRight, CELL_PX))
+            cell.caption.setToolTip(description)
+            cell.show_array(image, description)
             cell.show()
         self._pictures.show()
 
