@@ -101,6 +101,9 @@ def build_parser() -> argparse.ArgumentParser:
     from workbench.cli_studies import register as register_studies
 
     register_studies(sub, _add_config_flags, _non_empty, _HelpFormatter)  # lr-find
+    from workbench.cli_audit import register as register_audit
+
+    register_audit(sub, _add_config_flags, _non_empty, _HelpFormatter)  # audit
     return parser
 
 
