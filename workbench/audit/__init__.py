@@ -40,6 +40,7 @@ from workbench.audit.label_issues import (
     ClassProbabilities,
     from_cross_validation,
     from_run,
+    probability_sources,
     rank_label_issues,
 )
 from workbench.audit.moves import move_to_class, record_move
@@ -56,4 +57,5 @@ from workbench.audit.report import (
 
 __all__ = ["AUDIT_FILE", "AUDIT_FORMAT", "RUN_WARNING", "AuditError", "ClassProbabilities",
            "default_audit_path", "from_cross_validation", "from_run", "leakage_for", "move_to_class",
-           "rank_label_issues", "read_audit", "record_move", "run_audit", "summary_lines", "write_audit"]
+           "probability_sources", "rank_label_issues", "read_audit", "record_move", "run_audit",
+           "summary_lines", "write_audit"]

@@ -151,3 +151,20 @@ def rank_label_issues(p: ClassProbabilities) -> tuple[list[dict], list[str]]:
                        "given_probability": round(float(rows[i, given]), 6),
                        "suggested_probability": round(float(rows[i, best]), 6)})
     return issues, notes
+
+
+def probability_sources(data_dir: str, runs_root: str | Path) -> list[tuple[str, str]]:
+    """``(kind, folder)`` of the cross-validation studies (with an oof.npz) and the runs of
+    ``data_dir`` under ``runs_root``, studies first, newest first: what can check its labels."""
+    from workbench.runs import list_runs, read_json_object
+
+    root, data_dir = Path(runs_root), str(Path(data_dir).resolve())
+    studies = []
+    for study in (root / "cv").glob("*/oof.npz") if (root / "cv").is_dir() else ():
+        config = read_json_object(study.parent / "study_config.json")[0]
+        if isinstance(config.get("data_dir"), str) and str(Path(config["data_dir"]).resolve()) == data_dir:
+            studies.append(study.parent)
+    studies.sort(key=lambda p: p.name, reverse=True)  # named by their start time
+    runs = [r.path for r in list_runs(root) if r.status in ("finished", "stopped")
+            and r.dataset and str(Path(r.dataset).resolve()) == data_dir]
+    return [("cross_validation", str(s)) for s in studies] + [("run", str(r)) for r in runs]
