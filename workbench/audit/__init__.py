@@ -12,7 +12,7 @@ folder with ``--cv``, else ``audits/<folder>-<hash>/`` beside the runs folder; `
       "dataset": "/data/pets",                     the scanned folder
       "class_names": ["cat", "dog"],
       "images": 2000,                              usable images audited
-      "near_duplicate_distance": 4,                phash bits (of 64) a near-duplicate may differ in
+      "near_duplicate_distance": 2,                phash bits (of 64) a near-duplicate may differ in
       "split": {"source": "settings", "val_fraction": 0.2, "test_fraction": 0.0, "seed": 0}
                or {"source": "folder"}              (the folder's own train/val/test)
       "exact_duplicates": [{"files": [FILE, …]}],                  same bytes

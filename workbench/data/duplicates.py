@@ -19,7 +19,7 @@ import numpy as np
 
 from workbench.data.image_hashes import HASH_BITS, FileHash, hash_files
 
-DEFAULT_MAX_DISTANCE = 4  # of 64 bits: resized and recompressed copies measure 0-4
+DEFAULT_MAX_DISTANCE = 2  # of 64 bits (always even: a phash has 32 bits set): copies measure 0-2
 _PAIRS_PER_CHUNK = 1 << 22  # distances computed per numpy step (32 MB of uint64)
 
 

@@ -35,6 +35,7 @@ from workbench.gui.offthread import LatestRequest, run_in_pool
 from workbench.safe_text import printable
 
 MAX_SHOWN = 30  # findings drawn per section; audit.json keeps them all
+CARDS_PER_LINE = 6
 _NO_LABELS = "Duplicates only (no label check)"
 
 
@@ -256,22 +257,34 @@ class AuditView(QWidget):
         self._load_thumbnails()
 
     def _section(self, title: str, count: int, rows: list[list[tuple[str, str]]], one_row=False) -> None:
+        """A heading, then the groups (each in a frame) packed into lines of up to six cards; the
+        label issues are one group of cards that wraps the same way."""
         self._sections.addWidget(bold_label(title))
-        if one_row:  # label issues: cards wrap in rows of six
+        groups = rows[:MAX_SHOWN]
+        if one_row:
             flat = rows[0][:MAX_SHOWN]
-            rows = [flat[i:i + 6] for i in range(0, len(flat), 6)]
-        for row in rows[:MAX_SHOWN]:
-            line = QHBoxLayout()
-            for path, caption in row:
+            groups = [flat[i:i + CARDS_PER_LINE] for i in range(0, len(flat), CARDS_PER_LINE)]
+        line, used = None, CARDS_PER_LINE
+        for group in groups:
+            if line is None or used + len(group) > CARDS_PER_LINE:
+                holder = QWidget()
+                line = QHBoxLayout(holder)
+                line.setContentsMargins(0, 0, 0, 0)
+                line.addStretch(1)
+                self._sections.addWidget(holder)
+                used = 0
+            box = QFrame()
+            box.setFrameShape(QFrame.Shape.NoFrame if one_row else QFrame.Shape.Box)
+            cards = QHBoxLayout(box)
+            cards.setContentsMargins(3, 3, 3, 3)
+            for path, caption in group:
                 card = FileCard(path, caption)
                 card.openFolder.connect(self.open_folder)
                 card.moveRequested.connect(self.move_to_class)
                 self.cards.append(card)
-                line.addWidget(card)
-            line.addStretch(1)
-            holder = QWidget()
-            holder.setLayout(line)
-            self._sections.addWidget(holder)
+                cards.addWidget(card)
+            line.insertWidget(line.count() - 1, box)
+            used += len(group)
         if count > MAX_SHOWN:
             self._sections.addWidget(QLabel(f"… and {count - MAX_SHOWN} more (all are in audit.json)."))
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import os
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from workbench.gui.common import pixmap_from_array
 from workbench.safe_text import printable
 
-CARD_THUMBNAIL_PX = 72
-CARD_WIDTH = 150
+CARD_THUMBNAIL_PX = 64
+CARD_WIDTH = 140
 
 
 class FileCard(QFrame):
@@ -45,11 +45,8 @@ class FileCard(QFrame):
         layout.setSpacing(3)
         layout.addWidget(self.thumbnail, alignment=Qt.AlignmentFlag.AlignHCenter)
         layout.addWidget(self.caption)
-        buttons = QHBoxLayout()
-        buttons.setSpacing(2)
-        buttons.addWidget(self.open_button)
-        buttons.addWidget(self.move_button)
-        layout.addLayout(buttons)
+        layout.addWidget(self.open_button)
+        layout.addWidget(self.move_button)
 
     def _open_folder(self) -> None:
         self.openFolder.emit(self.path)
