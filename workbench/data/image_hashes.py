@@ -23,7 +23,12 @@ from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
+# At import, not at first use: imagehash and the scipy.fftpack its phash imports on its first
+# call initialise extension modules under the GIL; first imported on a training or pool thread,
+# that froze the window for up to a second.
+import imagehash
 import numpy as np
+import scipy.fftpack  # noqa: F401
 from PIL import Image, ImageOps
 
 from workbench.data.decode import _to_rgb  # the colour conversion training uses (alpha on white …)
@@ -55,8 +60,6 @@ def default_cache_path() -> Path:
 
 def perceptual_hash(image: Image.Image) -> int:
     """imagehash's phash (hash size 8) of an opened image, after EXIF orientation, as an int."""
-    import imagehash
-
     if image.format == "JPEG":
         image.draft("RGB", (64, 64))  # decode at 1/2…1/8 scale: phash only needs 32×32 pixels
     image = _to_rgb(ImageOps.exif_transpose(image))
@@ -91,7 +94,9 @@ def hash_files(paths: Sequence[str], *, cache_path: Path | None = None, threads:
     if progress:
         progress(len(out), len(paths))
     if todo:
-        workers = threads or min(8, os.cpu_count() or 1)
+        # More threads than 4 add little (decoding small images) and compete for the GIL with
+        # the window when a training checks for leakage.
+        workers = threads or min(4, os.cpu_count() or 1)
         with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
             for n, (path, result) in enumerate(zip(todo, pool.map(hash_file, todo), strict=True), 1):
                 out[path] = result
