@@ -36,6 +36,8 @@ def _automatic_garbage_collection(request):
 def _runs_dir(tmp_path, monkeypatch):
     # Runs made without --out must never land in the developer's real data directory.
     monkeypatch.setenv("WORKBENCH_RUNS_DIR", str(tmp_path / "runs"))
+    # Nor the image-hash cache of the leakage check and the audit into the real cache folder.
+    monkeypatch.setenv("WORKBENCH_CACHE_DIR", str(tmp_path / "cache"))
 
 
 @pytest.fixture(scope="session")

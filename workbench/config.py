@@ -275,6 +275,17 @@ class TrainConfig:
                                           "decompression bombs (Pillow's own limit is 89).", "Data",
                                           unit="megapixels", min=0, min_inclusive=False, decimals=1,
                                           advanced=True)
+    # The dataset audit (workbench/audit): leakage warning before training, duplicate threshold.
+    leakage_check: bool = setting(True, "Check for leakage", "Before training, look for copies of an "
+                                  "image (identical, or resized/recompressed) on both sides of the "
+                                  "train/validation/test split and warn: they make validation scores "
+                                  "look better than they are.", "Data", advanced=True)
+    near_duplicate_distance: int = setting(2, "Near-duplicate distance", "Two images whose perceptual "
+                                           "hashes (64 bits) differ in at most this many bits count as "
+                                           "near-duplicates: resized or recompressed copies differ in "
+                                           "0-2, heavily recompressed or brightened ones in up to 4 "
+                                           "(where unrelated look-alikes start); 0: visually identical.",
+                                           "Data", unit="bits", min=0, max=32, advanced=True)
     device: str = setting("auto", "Device", "Where to train: auto picks a CUDA GPU, then Apple MPS, then "
                           "the CPU.", "Hardware", choices=DEVICES)
     mixed_precision: bool = setting(True, "Mixed precision (CUDA)", "On a CUDA GPU, compute in 16-bit "

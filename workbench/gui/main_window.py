@@ -101,6 +101,8 @@ class MainWindow(QMainWindow):
         self.runs_view.refresh()
         self.try_it = TryItView()
         self.runFinished.connect(self.try_it.run_finished)
+        # A finished run can check its dataset's labels (Dataset tab → Audit).
+        self.runFinished.connect(lambda s: s and self.dataset_tab.audit.offer_source(s.get("run_dir", "")))
         self.tabs = QTabWidget()
         self.studies = StudyActions(self)
         self.cross_validation = self.studies.view

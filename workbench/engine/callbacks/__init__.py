@@ -10,6 +10,7 @@ from workbench.engine.callbacks.checkpoints import CheckpointSaver
 from workbench.engine.callbacks.early_stopping import EarlyStoppingCallback
 from workbench.engine.callbacks.freezing import BackboneFreezing
 from workbench.engine.callbacks.guards import EmptyPassGuard, NonFiniteLossGuard
+from workbench.engine.callbacks.leakage import LeakageCheck
 from workbench.engine.callbacks.lr_schedule import LRSchedule
 from workbench.engine.callbacks.publisher import EventPublisher
 from workbench.engine.callbacks.report import FinalReport
@@ -18,7 +19,8 @@ from workbench.engine.callbacks.test_set import TestSetReport
 
 __all__ = ["HOOKS", "BackboneFreezing", "BestCheckpoint", "Callback", "CallbackList", "CheckpointSaver",
            "EarlyStoppingCallback", "EmptyPassGuard", "EventPublisher", "FinalReport", "LRSchedule",
-           "NonFiniteLossGuard", "SummaryWriter", "TestSetReport", "WeightAveraging", "default_callbacks"]
+           "LeakageCheck", "NonFiniteLossGuard", "SummaryWriter", "TestSetReport", "WeightAveraging",
+           "default_callbacks"]
 
 
 def default_callbacks(config: TrainConfig, best: BestCheckpoint) -> list[Callback]:
@@ -28,6 +30,8 @@ def default_callbacks(config: TrainConfig, best: BestCheckpoint) -> list[Callbac
     callbacks: list[Callback] = [
         NonFiniteLossGuard(),  # first: a NaN batch is not reported, a NaN epoch not recorded
         EmptyPassGuard(),
+        # Warns in on_setup, before the first epoch, of duplicates across the split.
+        *([LeakageCheck(config.near_duplicate_distance)] if config.leakage_check else []),
         BackboneFreezing(config.freeze_backbone_epochs, config.unfreeze_every),
         LRSchedule(),
         *([WeightAveraging(config.ema_decay)] if config.ema else []),  # before anything validates

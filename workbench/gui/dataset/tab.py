@@ -1,14 +1,15 @@
-"""The Dataset tab: scanning the chosen folder off the GUI thread, its overview and the
-augmentation preview of its training split."""
+"""The Dataset tab: scanning the chosen folder off the GUI thread, its overview, and below it
+the augmentation preview of its training split and the audit (duplicates, leakage, labels)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QSplitter
+from PySide6.QtWidgets import QSplitter, QTabWidget
 
 from workbench.config import TrainConfig
+from workbench.gui.dataset.audit import AuditView
 from workbench.gui.dataset.panel import DatasetPanel
 from workbench.gui.dataset.preview import AugmentationPreview
 from workbench.gui.offthread import LatestRequest, run_in_pool
@@ -27,31 +28,46 @@ class DatasetTab(QSplitter):
         self.preview = AugmentationPreview()
         self.preview.setToolTip("Training images as the model sees them after random augmentation; "
                                 "changes with the augmentation settings.")
+        self.audit = AuditView()
+        self.audit.rescanRequested.connect(self._rescan)
+        self.pages = QTabWidget()
+        self.pages.setAccessibleName("Dataset pages")
+        self.pages.addTab(self.preview, "Augmentation preview")
+        self.pages.addTab(self.audit, "Audit")
         self.addWidget(self.panel)
-        self.addWidget(self.preview)
+        self.addWidget(self.pages)
         self._scan_request = LatestRequest()  # a newer folder replaces a scan still running
+        self._max_megapixels = 89.0
 
     def open_folder(self, path: str | Path, max_megapixels: float) -> None:
         from workbench.data.scan import scan_image_folder
 
-        path = str(path)
+        path, self._max_megapixels = str(path), max_megapixels
         run_in_pool(lambda: scan_image_folder(path, max_megapixels), self._on_scanned,
                     self._on_refused, owner=self, wanted=self._scan_request.next())
 
     def _on_scanned(self, scan) -> None:
         self.scan, self.error = scan, None
         self.panel.show_scan(scan)
+        self.audit.set_scan(scan)
         self.scanned.emit(scan, None)
 
     def _on_refused(self, message: str) -> None:
         self.scan, self.error = None, message
         self.panel.show_error(message)
+        self.audit.set_scan(None)
         self.scanned.emit(None, message)
+
+    def _rescan(self) -> None:
+        """A file was moved to another class folder: the counts and splits change."""
+        if self.scan is not None:
+            self.open_folder(self.scan.root, self._max_megapixels)
 
     def show_split(self, config: TrainConfig) -> int | None:
         """Preview the training split ``config`` makes of the scan; its size (None: no scan)."""
         from workbench.data.prepare import split_samples
 
+        self.audit.set_config(config)
         if self.scan is None:
             return None
         train, _val = split_samples(self.scan, config)
