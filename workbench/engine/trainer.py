@@ -246,7 +246,7 @@ class Trainer(FitLoop):
 
     def _place_cache_on_gpu(self) -> None:
         sources = [s for s in (self.data.train, self.data.val) if not s.streaming]
-        needed = sum(s.images.numel() for s in sources)
+        needed = sum(s.nbytes for s in sources)
         free, _total = torch.cuda.mem_get_info(self.device)
         if needed < 0.3 * free:
             for source in sources:
