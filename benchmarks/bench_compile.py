@@ -86,9 +86,11 @@ def main(argv=None) -> int:
             fast = measure(name, args.image_size, args.batch_size, args.steps, compiled=True)
         except Exception as exc:  # noqa: BLE001 — a model that does not compile is a result too
             rows.append({"model": name, "eager": eager, "error": f"{exc.__class__.__name__}: {exc}"})
-            print(f"{name:<20} {eager['train_step_s'] * 1e3:8.1f}ms  does not compile: {exc.__class__.__name__}")
+            print(f"{name:<20} {eager['train_step_s'] * 1e3:8.1f}ms  does not compile: "
+                  f"{exc.__class__.__name__}")
             continue
-        overhead = (fast["first_train_s"] - eager["train_step_s"]) + (fast["first_eval_s"] - eager["eval_batch_s"])
+        overhead = ((fast["first_train_s"] - eager["train_step_s"])
+                    + (fast["first_eval_s"] - eager["eval_batch_s"]))
         saved = (RUN_STEPS * (eager["train_step_s"] - fast["train_step_s"])
                  + RUN_EVAL_BATCHES * (eager["eval_batch_s"] - fast["eval_batch_s"]))
         wins = saved > overhead

@@ -113,6 +113,7 @@ def scan_benchmark(files: int) -> dict:
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--images", type=int, default=1000, help="generated JPEGs (1000)")
+    parser.add_argument("--data", type=Path, help="an image folder to use instead of generated JPEGs")
     parser.add_argument("--epochs", type=int, default=3, help="epochs per arm, at least 2 (3)")
     parser.add_argument("--model", default="mobilenet_v3_small")
     parser.add_argument("--image-size", type=int, default=64)
@@ -129,7 +130,7 @@ def parse_args(argv=None):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    data_dir = bench_epoch.dataset_dir(args.images)
+    data_dir = args.data or bench_epoch.dataset_dir(args.images)
     work = Path(tempfile.mkdtemp(prefix="workbench-bench-scale-"))
     os.environ["WORKBENCH_CACHE_DIR"] = str(work / "cache")  # a fresh disk cache: run 1 fills it
     base = bench_epoch.engine_config(args.model, args.image_size, data_dir, args)

@@ -26,6 +26,7 @@ from workbench.data.prepare import (
 from workbench.data.scan import DatasetError, scan_image_folder
 from workbench.engine import events as ev
 from workbench.engine.callbacks import BestCheckpoint, Callback, CallbackList, default_callbacks
+from workbench.engine.compiling import compile_in_place, should_compile
 from workbench.engine.device import device_name
 from workbench.engine.distributed import Distributed
 from workbench.engine.faults import RunFault
@@ -185,6 +186,10 @@ class Trainer(FitLoop):
         self.model.to(self.device)
         if self.channels_last:
             self.model.to(memory_format=torch.channels_last)
+        if should_compile(cfg.compile_model, cfg.model, self.device.type):
+            compile_in_place(self.model)
+            self.log("Compiling the model (torch.compile): the first training and validation "
+                     "batches take longer while it compiles.")
         self.normalization = normalization(cfg.model, cfg.pretrained, cfg.weights_path)
         self.augmenter = BatchAugmenter(cfg.augment, *self.normalization)
         self.criterion = nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
