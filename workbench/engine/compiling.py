@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from torch import nn
 
-# Measured wins by device type. CPU (2-core machine, torch 2.14, 64 px, batch 32): no model paid
-# back its compile time within a typical run (see benchmarks/README.md); CUDA and MPS are not
-# measured yet, so auto leaves them eager too.
+# Measured wins by device type; auto compiles nothing else. None is listed yet: on the 2-core
+# shared CPU this was written on, bench_compile.py had not finished compiling even small_cnn
+# after 10 minutes (the machine's load was ~20), far more than a typical small_cnn run, and CUDA
+# and MPS have not been measured. Add a pair here only with a bench_compile.py result to show.
 COMPILE_PAYS: dict[str, frozenset[str]] = {"cpu": frozenset()}
 
 
