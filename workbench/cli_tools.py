@@ -1,4 +1,5 @@
-"""The ``export``, ``predict`` and ``runs`` subcommands: what to do with a run after training.
+"""The ``export``, ``predict``, ``runs`` and ``cache`` subcommands: what to do with a run after
+training, and the disk cache of decoded images.
 
 Names printed here come from files (class names, run names, paths) and go through
 :func:`workbench.safe_text.printable`, so a name holding a newline or escape codes cannot forge
@@ -59,6 +60,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     runs.add_argument("--runs-dir", help="folder that holds runs (default: your data directory)")
     runs.add_argument("--json", action="store_true", help="print JSON instead of a table")
     runs.set_defaults(func=cmd_runs)
+
+    cache = sub.add_parser("cache", help="list or clear the disk cache of decoded images",
+                           description="Images over the memory budget are decoded once into the disk "
+                                       "cache, which later runs on the same folder and image size "
+                                       "read. List its entries, or remove them (an entry being "
+                                       "filled by a running process is kept).")
+    cache.add_argument("action", choices=("list", "clear"), help="list the entries, or remove them")
+    cache.add_argument("--json", action="store_true", help="list: print JSON instead of a table")
+    cache.set_defaults(func=cmd_cache)
 
 
 def _fail(message: str, code: int = 1) -> int:
@@ -146,6 +156,39 @@ def cmd_runs(args: argparse.Namespace) -> int:
     for row in [header, *rows]:
         print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
     print(f"\n{len(runs)} run(s) in {printable(root)}")
+    return 0
+
+
+def cmd_cache(args: argparse.Namespace) -> int:
+    from datetime import datetime
+
+    from workbench.data import disk_cache
+
+    root = disk_cache.decoded_root()
+    entries = disk_cache.list_entries(root)
+    if args.action == "clear":
+        removed = [e for e in entries if disk_cache.remove_entry(e, root)]
+        kept = len(entries) - len(removed)
+        print(f"Removed {len(removed)} entr{'y' if len(removed) == 1 else 'ies'} "
+              f"({sum(e.bytes for e in removed) / 2**20:,.1f} MB) from {printable(root)}"
+              + (f"; {kept} in use by a running process kept." if kept else "."))
+        return 0
+    if args.json:
+        print(json.dumps([{"key": e.key, "path": str(e.location), "state": e.state, "folder": e.folder,
+                           "image_size": e.image_size, "images": e.images, "bytes": e.bytes,
+                           "last_used": datetime.fromtimestamp(e.last_used).isoformat(" ", "seconds")}
+                          for e in reversed(entries)], indent=2))
+        return 0
+    if not entries:
+        print(f"The disk cache ({printable(root)}) is empty.")
+        return 0
+    for e in reversed(entries):  # most recently used first
+        used = datetime.fromtimestamp(e.last_used).strftime("%Y-%m-%d %H:%M")
+        what = (f"{printable(e.folder)}  {e.image_size} px  {e.images} images" if e.state == "ready"
+                else f"({e.state} fill)")
+        print(f"{used}  {e.bytes / 2**20:>9,.1f} MB  {e.state:<11}  {what}")
+    print(f"\n{len(entries)} entr{'y' if len(entries) == 1 else 'ies'}, "
+          f"{sum(e.bytes for e in entries) / 2**20:,.1f} MB in {printable(root)}")
     return 0
 
 

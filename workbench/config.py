@@ -21,6 +21,7 @@ DEVICES = ("auto", "cpu", "cuda", "mps")
 FILL_MODES = ("constant", "nearest", "reflect", "wrap")
 POLICIES = ("none", "randaugment", "trivialaugment", "autoaugment")
 AUTOAUGMENT_POLICIES = ("imagenet", "cifar10", "svhn")
+COMPILE_MODES = ("auto", "on", "off")
 _MANY = 100_000  # "no practical limit" for counts of epochs, steps …
 
 
@@ -296,8 +297,20 @@ class TrainConfig:
     workers: int = setting(2, "Workers", "Threads that decode images into the cache, or loader processes "
                            "when images are streamed from disk.", "Hardware", min=0, max=256, advanced=True)
     cache_budget_mb: int = setting(2048, "Cache budget", "Decode all images into memory once when they fit "
-                                   "in this much; otherwise read them from disk every epoch.", "Hardware",
+                                   "in this much; otherwise decode them once into the disk cache (or, "
+                                   "without one, from disk every epoch).", "Hardware",
                                    unit="MB", min=0, max=10**9, advanced=True)
+    disk_cache_mb: int = setting(20480, "Disk cache limit", "Images over the cache budget are decoded "
+                                 "once into a file in your cache folder, which every later epoch, run, "
+                                 "fold and search trial on the same folder and image size reads; the "
+                                 "least recently used are removed to keep the folder under this size. "
+                                 "0: no disk cache (decode from disk every epoch).", "Hardware",
+                                 unit="MB", min=0, max=10**9, advanced=True)
+    compile_model: str = setting("auto", "Compile the model", "torch.compile: the model's first "
+                                 "batches take longer (compiling), later ones may run faster. auto: "
+                                 "only where it was measured to win within a typical run, compile "
+                                 "time included (see benchmarks/bench_compile.py).", "Hardware",
+                                 choices=COMPILE_MODES, advanced=True)
 
     def problems(self) -> list[str]:
         """Every reason this configuration cannot be used (empty when valid)."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import time
 from pathlib import Path
 
 try:
@@ -47,6 +48,17 @@ class RunLock:
 def lock_run_folder(folder: str | Path) -> RunLock:
     """Take the run folder's lock, or raise :class:`RunFolderBusy` naming the holder."""
     path = Path(folder) / LOCK_NAME
+    lock = try_lock_file(path)
+    if lock is None:
+        raise RunFolderBusy(
+            f"Run folder {folder} is in use by another Workbench process{_holder(path)}; wait for "
+            "that run to end (or stop it), then try again.")
+    return lock
+
+
+def try_lock_file(path: str | Path) -> RunLock | None:
+    """The same OS lock on any file (created if missing): None when another process holds it."""
+    path = Path(path)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         if fcntl is not None:
@@ -54,12 +66,18 @@ def lock_run_folder(folder: str | Path) -> RunLock:
         else:
             msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
     except OSError:
-        holder = _holder(path)
         os.close(fd)
-        raise RunFolderBusy(
-            f"Run folder {folder} is in use by another Workbench process{holder}; wait for that run "
-            "to end (or stop it), then try again.") from None
+        return None
     return RunLock(path, fd)
+
+
+def wait_for_lock(path: str | Path, poll_seconds: float = 0.2) -> RunLock:
+    """:func:`try_lock_file` until it succeeds (another process's lock goes when it ends or dies).
+    Polling rather than a blocking call: it works alike on every platform and on Windows, whose
+    blocking lock gives up after ten seconds."""
+    while (lock := try_lock_file(path)) is None:
+        time.sleep(poll_seconds)
+    return lock
 
 
 def _holder(path: Path) -> str:

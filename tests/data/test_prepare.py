@@ -18,7 +18,8 @@ def test_cache_fill_is_timed_and_logged_with_progress(tiny_data):
 
 def test_streaming_has_no_cache_fill(tiny_data):
     lines = []
-    config = TrainConfig(data_dir=str(tiny_data), image_size=32, workers=0, cache_budget_mb=0)
+    config = TrainConfig(data_dir=str(tiny_data), image_size=32, workers=0, cache_budget_mb=0,
+                         disk_cache_mb=0)
     data = prepare_data(config, log=lines.append)
     assert data.train.streaming and data.decode_seconds == 0.0
     assert not any(line.startswith("Decoded") for line in lines)

@@ -130,7 +130,7 @@ def test_an_epoch_that_scored_no_image_is_never_the_best(tiny_data, tmp_path):
     data = tmp_path / "data"
     shutil.copytree(tiny_data, data)
     config = TrainConfig(data_dir=str(data), model="small_cnn", image_size=32, epochs=4, batch_size=8,
-                         workers=0, cache_budget_mb=0)  # streamed: read from disk every epoch
+                         workers=0, cache_budget_mb=0, disk_cache_mb=0)  # streamed every epoch
     trainer = Trainer(config, out=tmp_path / "run")
 
     def overwrite_validation_images(event):

@@ -144,3 +144,18 @@ def test_a_killed_study_resumes(cv_config, tmp_path):
     summary = CrossValidation(cv_config, study, resume=True).run()
     assert summary["complete"] and [f["epochs_run"] for f in summary["fold_runs"]] == [2, 2, 2]
     assert (study / "fold-1" / "checkpoints" / "best.pt").read_bytes() == kept
+
+
+def test_over_the_memory_budget_every_fold_reads_one_disk_cache_fill(cv_config, tmp_path):
+    from workbench.data import disk_cache
+
+    cv_config.cache_budget_mb, cv_config.epochs = 0, 1
+    seen = []
+    study = CrossValidation(cv_config, tmp_path / "cv", folds=2)
+    study.subscribe(seen.append)
+    assert study.run()["folds_done"] == 2
+    logs = [e.message for e in seen if isinstance(e, ev.Log)]
+    assert sum(m.startswith("Decoding 64 images at 32 px into the disk cache") for m in logs) == 1
+    assert sum("All 2 folds read their 64 images from the disk cache" in m for m in logs) == 1
+    assert not any("decoding from disk every epoch" in m for m in logs)
+    assert [e.state for e in disk_cache.list_entries()] == ["ready"]

@@ -6,10 +6,13 @@ import os
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 from PIL import Image, ImageOps
+
+if TYPE_CHECKING:
+    import torch
 
 
 def load_image(path: str, size: int) -> np.ndarray:
@@ -65,6 +68,8 @@ def decode_into(
     Returns the tensor of the images that decoded, the indices into ``paths`` they came from, and
     ``(path, reason)`` for files that failed (e.g. truncated), which are left out.
     """
+    import torch  # here: the disk cache's fill processes import this module for load_image alone
+
     threads = threads or min(8, os.cpu_count() or 1)
     out = torch.empty((len(paths), 3, size, size), dtype=torch.uint8)
     target = out.numpy()

@@ -41,6 +41,10 @@ class CachedImages:
     def __len__(self) -> int:
         return len(self.labels)
 
+    @property
+    def nbytes(self) -> int:
+        return self.images.numel()
+
     def subset(self, positions: list[int]) -> CachedImages:
         """These images (by position) as a cache of their own, without decoding anything again:
         how the folds of a cross-validation share one decode."""
@@ -59,6 +63,65 @@ class CachedImages:
         order = order.to(self.images.device)
         for idx in batch_indices(order, batch_size):
             yield self.images.index_select(0, idx), self.labels.index_select(0, idx)
+
+
+class MappedImages:
+    """Images of the disk cache (:mod:`workbench.data.disk_cache`): rows of one memory-mapped
+    uint8 array [N, 3, S, S] holding a whole folder, read through the page cache. Train,
+    validation, test and every fold are row selections of the same file; nothing is copied until
+    a batch is gathered."""
+
+    streaming = False
+
+    def __init__(self, images: torch.Tensor, rows: torch.Tensor, labels: torch.Tensor, paths: list[str],
+                 failed: list[tuple[str, str]] = ()):
+        self.images, self.rows, self.labels, self.paths = images, rows, labels, paths
+        self.failed = list(failed)
+
+    @classmethod
+    def select(cls, folder, samples: list[tuple[str, int]]) -> MappedImages:
+        """``samples`` (``(path, label)``) of a :class:`~workbench.data.disk_cache.DecodedFolder`;
+        files that failed to decode are left out and listed in ``failed``."""
+        row_of = {path: i for i, path in enumerate(folder.paths)}
+        rows, labels, paths, failed = [], [], [], []
+        for path, label in samples:
+            row = row_of[path]
+            if row in folder.failed:
+                failed.append((path, folder.failed[row]))
+                continue
+            rows.append(row)
+            labels.append(label)
+            paths.append(path)
+        return cls(torch.from_numpy(folder.images), torch.tensor(rows, dtype=torch.long),
+                   torch.tensor(labels, dtype=torch.long), paths, failed)
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    @property
+    def nbytes(self) -> int:
+        return len(self.rows) * self.images[0].numel() if len(self.images) else 0
+
+    def subset(self, positions: list[int]) -> MappedImages:
+        """These images (by position): more rows of the same file, nothing decoded or copied."""
+        index = torch.as_tensor(positions, dtype=torch.long)
+        return MappedImages(self.images, self.rows[index], self.labels[index],
+                            [self.paths[i] for i in positions])
+
+    def to(self, device: torch.device) -> MappedImages:
+        """Copy these rows onto ``device`` (a GPU with room for them), a slice at a time so the
+        host never holds them all at once."""
+        out = torch.empty((len(self.rows), *self.images.shape[1:]), dtype=torch.uint8, device=device)
+        for start in range(0, len(self.rows), 1024):
+            out[start:start + 1024] = self.images.index_select(0, self.rows[start:start + 1024]).to(device)
+        self.images, self.rows = out, torch.arange(len(out), device=device)
+        self.labels = self.labels.to(device)
+        return self
+
+    def batches(self, order: torch.Tensor, batch_size: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        order = order.to(self.rows.device)
+        for idx in batch_indices(order, batch_size):
+            yield self.images.index_select(0, self.rows[idx]), self.labels.index_select(0, idx)
 
 
 class _FileDataset(Dataset):

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NamedTuple
 
 from workbench.config import TrainConfig
-from workbench.data.loader import CachedImages, StreamingImages, cache_bytes, load_images
+from workbench.data.disk_cache import DecodedFolder, open_or_fill
+from workbench.data.loader import CachedImages, MappedImages, StreamingImages, cache_bytes, load_images
 from workbench.data.scan import DatasetError, DatasetScan, SkippedFile, scan_image_folder
 from workbench.data.split import stratified_split
 from workbench.resources_path import sample_data_dir
@@ -27,10 +29,10 @@ class DataSplit(NamedTuple):
 @dataclass
 class PreparedData:
     scan: DatasetScan
-    train: CachedImages | StreamingImages
-    val: CachedImages | StreamingImages | None  # None: no validation split (val_fraction 0)
-    decode_seconds: float = 0.0  # filling the in-memory cache (0 when streaming from disk)
-    test: CachedImages | StreamingImages | None = None  # scored once, at the end
+    train: CachedImages | MappedImages | StreamingImages
+    val: CachedImages | MappedImages | StreamingImages | None  # None: no validation split
+    decode_seconds: float = 0.0  # filling the memory or disk cache (0: streaming, or found ready)
+    test: CachedImages | MappedImages | StreamingImages | None = None  # scored once, at the end
 
     @property
     def class_names(self) -> list[str]:
@@ -69,8 +71,9 @@ def split_samples(scan: DatasetScan, config: TrainConfig):
 def prepare_data(config: TrainConfig, *, log: Callable[[str], None] = print,
                  progress: Callable[[int, int], None] | None = None,
                  pin_memory: bool = False, scan: DatasetScan | None = None) -> PreparedData:
-    """Scan (unless ``scan`` of the same folder is given), split and load; decode into memory
-    when the set fits ``cache_budget_mb``."""
+    """Scan (unless ``scan`` of the same folder is given), split and load: decoded into memory
+    when the set fits ``cache_budget_mb``, else read from the disk cache (filled first unless a
+    run before filled it), else decoded from disk every epoch."""
     if scan is None or scan.root != data_dir_of(config):
         scan = scan_image_folder(data_dir_of(config), config.max_image_megapixels)
     train_samples, val_samples, test_samples = split_dataset(scan, config)
@@ -81,12 +84,16 @@ def prepare_data(config: TrainConfig, *, log: Callable[[str], None] = print,
             "fraction setting is not used.")
     needed = cache_bytes(len(train_samples) + len(val_samples) + len(test_samples), config.image_size)
     cache = needed <= config.cache_budget_mb * 2**20
+    folder = None
     if cache:
         log(f"Decoding {len(train_samples) + len(val_samples)} images into memory "
             f"({needed / 2**20:.0f} MB at {config.image_size} px).")
     else:
-        log(f"The images need {needed / 2**20:.0f} MB at {config.image_size} px, over the "
-            f"{config.cache_budget_mb} MB cache budget: decoding from disk every epoch.")
+        over = (f"The images need {needed / 2**20:.0f} MB at {config.image_size} px, over the "
+                f"{config.cache_budget_mb} MB cache budget")
+        log(f"{over}: using the disk cache." if config.disk_cache_mb else
+            f"{over}: decoding from disk every epoch (the disk cache is off).")
+        folder = open_disk_cache(scan, config, log=log, progress=progress)
     total = len(train_samples) + len(val_samples)
 
     def train_progress(done: int, _n: int) -> None:
@@ -105,20 +112,50 @@ def prepare_data(config: TrainConfig, *, log: Callable[[str], None] = print,
             scan.skipped.append(SkippedFile(path, reason))
         log(f"Skipped {path}: {reason}")
 
+    def source(samples, progress=None):
+        if folder is not None:
+            images = MappedImages.select(folder, samples)
+            for path, reason in images.failed:
+                skip(path, reason)
+            return images
+        return load_images(samples, config.image_size, cache=cache, workers=config.workers,
+                           pin_memory=pin_memory, progress=progress, on_failed=skip)
+
     started = time.perf_counter()
-    train = load_images(train_samples, config.image_size, cache=cache, workers=config.workers,
-                        pin_memory=pin_memory, progress=train_progress, on_failed=skip)
-    val = load_images(val_samples, config.image_size, cache=cache, workers=config.workers,
-                      pin_memory=pin_memory, progress=val_progress, on_failed=skip) if val_samples else None
+    train = source(train_samples, train_progress)
+    val = source(val_samples, val_progress) if val_samples else None
     test = None
     if test_samples:
         log(f"Test set: {len(test_samples)} images kept apart, scored once at the end.")
-        test = load_images(test_samples, config.image_size, cache=cache, workers=config.workers,
-                           pin_memory=pin_memory, on_failed=skip)
-    decode_seconds = time.perf_counter() - started if cache else 0.0
+        test = source(test_samples)
+    decode_seconds = time.perf_counter() - started if cache else folder.seconds if folder else 0.0
     if cache:
         log(f"Decoded {total} images in {decode_seconds:.1f} s "
             f"({total / max(decode_seconds, 1e-9):.0f} images/s).")
     if len(train) == 0 or (val is not None and len(val) == 0):
         raise DatasetError("No decodable images left for training or validation.")
     return PreparedData(scan, train, val, decode_seconds, test)
+
+
+def open_disk_cache(scan: DatasetScan, config: TrainConfig, *, log: Callable[[str], None] = print,
+                    progress: Callable[[int, int], None] | None = None) -> DecodedFolder | None:
+    """Every usable image of the scanned folder at ``config.image_size`` from the disk cache,
+    decoded into it first unless a run before did; None when the disk cache is off or cannot hold
+    them (the reason logged). One entry serves every split, fold and trial of the folder."""
+    if not config.disk_cache_mb:
+        return None
+    paths = sorted({path for items in scan.samples.values() for path, _ in items})
+    return open_or_fill([(path, *_file_stat(scan, path)) for path in paths], config.image_size,
+                        folder=scan.root, limit_bytes=config.disk_cache_mb * 2**20,
+                        workers=config.workers, log=log, progress=progress)
+
+
+def _file_stat(scan: DatasetScan, path: str) -> tuple[int, int]:
+    """(size, modification time in ns) as the scan saw the file, else as it is now."""
+    if path in scan.file_stats:
+        return scan.file_stats[path]
+    try:
+        st = os.stat(path)
+        return st.st_size, st.st_mtime_ns
+    except OSError:  # gone: it fails to decode, and is skipped with that reason
+        return -1, -1

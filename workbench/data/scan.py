@@ -11,12 +11,15 @@ import codecs
 import os
 import re
 import warnings
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
-from torchvision.datasets.folder import IMG_EXTENSIONS
+
+from workbench.data import scan_index
+from workbench.data.processes import run_chunks, worker_processes
 
 SPLIT_NAMES = ("train", "val", "test")
 # The app's own megapixel limit (TrainConfig.max_image_megapixels) decides which images are too big;
@@ -46,6 +49,9 @@ class DatasetScan:
     samples: dict[str, list[tuple[str, int]]]
     skipped: list[SkippedFile] = field(default_factory=list)
     empty_classes: list[str] = field(default_factory=list)
+    # (size in bytes, modification time in ns) of every usable image as the scan saw it: the key
+    # of the folder's decoded images in the disk cache.
+    file_stats: dict[str, tuple[int, int]] = field(default_factory=dict, repr=False)
 
     @property
     def presplit(self) -> bool:
@@ -105,9 +111,14 @@ class DatasetScan:
         return "\n".join(lines)
 
 
-def scan_image_folder(root: str | Path, max_megapixels: float = 89.0,
-                      threads: int = 8) -> DatasetScan:
-    """Scan ``root``; raise :class:`DatasetError` when it cannot be trained on."""
+def scan_image_folder(root: str | Path, max_megapixels: float = 89.0, threads: int = 8,
+                      progress: Callable[[int, int], None] | None = None,
+                      incremental: bool = True) -> DatasetScan:
+    """Scan ``root``; raise :class:`DatasetError` when it cannot be trained on.
+
+    ``progress(done, total)`` follows the check of the images' headers. ``incremental``: files
+    whose size and modification time are those the last scan of this folder recorded keep that
+    scan's verdict without being opened (see :mod:`workbench.data.scan_index`)."""
     root = Path(root).expanduser()
     if not root.exists():
         raise DatasetError(f"Folder {root} does not exist.")
@@ -133,9 +144,9 @@ def scan_image_folder(root: str | Path, max_megapixels: float = 89.0,
     reference = per_split.get("train", per_split.get("all"))
     candidates = sorted(reference)
 
-    checked = _check_images(
+    checked, stats = _check_images(
         [f for files in per_split.values() for fs in files.values() for f in fs],
-        max_megapixels, threads,
+        max_megapixels, threads, progress, str(root) if incremental else None,
     )
     usable = {path for path, reason in checked.items() if reason is None}
     skipped += [SkippedFile(p, r) for p, r in checked.items() if r is not None]
@@ -153,7 +164,8 @@ def scan_image_folder(root: str | Path, max_megapixels: float = 89.0,
                     skipped += [SkippedFile(f, f"class '{cls}' is not in train/") for f in good]
                 continue
             samples[split] += [(f, index[cls]) for f in good]
-    scan = DatasetScan(str(root), class_names, samples, skipped, empty)
+    scan = DatasetScan(str(root), class_names, samples, skipped, empty,
+                       {path: stats[path] for items in samples.values() for path, _ in items})
     check_trainable(scan)
     return scan
 
@@ -187,6 +199,9 @@ def _list_dir(path: Path) -> tuple[list[Path], list[Path]]:
 
 def _class_files(split_root: Path, skipped: list[SkippedFile]) -> dict[str, list[str]]:
     """Image files under each visible class folder, recursing into nested folders."""
+    # Imported here: the scan's worker processes import this module and need no torchvision.
+    from torchvision.datasets.folder import IMG_EXTENSIONS
+
     out: dict[str, list[str]] = {}
     for class_dir in _list_dir(split_root)[0]:
         if class_dir.name.startswith("."):
@@ -224,11 +239,61 @@ def _contains(folder: str, path: str) -> bool:
     return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
 
 
-def _check_images(paths: list[str], max_megapixels: float, threads: int) -> dict[str, str | None]:
-    """Open each image's header; return None for usable files, else the reason."""
-    with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
-        reasons = pool.map(lambda p: image_problem(p, max_megapixels), paths)
-        return dict(zip(paths, reasons, strict=True))
+def _check_images(paths: list[str], max_megapixels: float, threads: int,
+                  progress: Callable[[int, int], None] | None = None, incremental_root: str | None = None,
+                  ) -> tuple[dict[str, str | None], dict[str, tuple[int, int]]]:
+    """Each image's verdict (None: usable, else the reason), from its header or, for a file
+    unchanged since the last scan of ``incremental_root``, from that scan; and each file's
+    (size, modification time)."""
+    known = scan_index.load_records(incremental_root, max_megapixels) if incremental_root else {}
+    verdicts: dict[str, str | None] = {}
+    stats: dict[str, tuple[int, int]] = {}
+    todo = []
+    for path in paths:
+        try:
+            st = os.stat(path)
+        except OSError as exc:
+            verdicts[path] = f"unreadable ({exc.strerror or exc})"
+            continue
+        stats[path] = (st.st_size, st.st_mtime_ns)
+        record = known.get(path)
+        if record is not None and record[:2] == stats[path]:
+            verdicts[path] = record[2]
+        else:
+            todo.append(path)
+    total, done = len(paths), len(paths) - len(todo)
+    if progress:
+        progress(done, total)
+    step = max(1, total // 100)
+
+    def checked(reasons: list[str | None], batch: list[str]) -> None:
+        nonlocal done
+        verdicts.update(zip(batch, reasons, strict=True))
+        before, done = done, done + len(batch)
+        if progress and (done // step > before // step or done == total):
+            progress(done, total)
+
+    # A header is parsed in Python under the GIL (~0.1 ms a file): past a few thousand files,
+    # processes on the spare cores, in chunks; below that, threads as they always were.
+    processes = worker_processes(os.cpu_count() or 1, len(todo), per_process=2000)
+    if processes:
+        chunks = [todo[i:i + 500] for i in range(0, len(todo), 500)]
+        run_chunks(_check_chunk, [(c, max_megapixels) for c in chunks], processes,
+                   lambda i, reasons: checked(reasons, chunks[i]))
+    else:
+        with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
+            for path, reason in zip(todo, pool.map(lambda p: image_problem(p, max_megapixels), todo),
+                                    strict=True):
+                checked([reason], [path])
+    if incremental_root and (todo or known.keys() != stats.keys()):
+        scan_index.save_records(incremental_root, max_megapixels,
+                                {p: (*stats[p], verdicts[p]) for p in stats})
+    return {p: verdicts[p] for p in paths}, stats
+
+
+def _check_chunk(task: tuple[list[str], float]) -> list[str | None]:
+    paths, max_megapixels = task
+    return [image_problem(p, max_megapixels) for p in paths]
 
 
 def image_problem(path: str, max_megapixels: float = 89.0) -> str | None:

@@ -27,6 +27,7 @@ from workbench.data.prepare import (
 from workbench.data.scan import DatasetError, scan_image_folder
 from workbench.engine import events as ev
 from workbench.engine.callbacks import BestCheckpoint, Callback, CallbackList, default_callbacks
+from workbench.engine.compiling import compile_in_place, should_compile
 from workbench.engine.device import device_name
 from workbench.engine.distributed import Distributed
 from workbench.engine.faults import RunFault
@@ -191,6 +192,10 @@ class Trainer(FitLoop):
         self.model.to(self.device)
         if self.channels_last:
             self.model.to(memory_format=torch.channels_last)
+        if should_compile(cfg.compile_model, cfg.model, self.device.type):
+            compile_in_place(self.model)
+            self.log("Compiling the model (torch.compile): the first training and validation "
+                     "batches take longer while it compiles.")
         self.eval_model = self.model
         self.normalization = normalization(cfg.model, cfg.pretrained, cfg.weights_path)
         self.augmenter = BatchAugmenter(cfg.augment, *self.normalization)
@@ -256,7 +261,7 @@ class Trainer(FitLoop):
 
     def _place_cache_on_gpu(self) -> None:
         sources = [s for s in (self.data.train, self.data.val) if not s.streaming]
-        needed = sum(s.images.numel() for s in sources)
+        needed = sum(s.nbytes for s in sources)
         free, _total = torch.cuda.mem_get_info(self.device)
         if needed < 0.3 * free:
             for source in sources:

@@ -26,8 +26,8 @@ from pathlib import Path
 import numpy as np
 
 from workbench.config import ConfigError, TrainConfig
-from workbench.data.loader import load_images
-from workbench.data.prepare import PreparedData, data_dir_of, split_dataset
+from workbench.data.loader import MappedImages, load_images
+from workbench.data.prepare import PreparedData, data_dir_of, open_disk_cache, split_dataset
 from workbench.data.scan import DatasetError, scan_image_folder
 from workbench.engine import events as ev
 from workbench.engine.callbacks import Callback
@@ -157,13 +157,20 @@ class CrossValidation(TrainerStudy):
         return summary
 
     def _decode(self, scan, samples):
-        """All the study's images decoded once, or None when they exceed the cache budget (each
-        fold then streams its images from disk)."""
+        """All the study's images decoded once: into memory, or over the cache budget into the
+        disk cache; None when neither can hold them (each fold then streams its images)."""
         from workbench.data.loader import cache_bytes
 
         cfg = self.config
         if cache_bytes(len(samples), cfg.image_size) > cfg.cache_budget_mb * 2**20:
-            return None
+            folder = open_disk_cache(scan, cfg, log=self._log)
+            if folder is None:
+                return None
+            images = MappedImages.select(folder, samples)
+            self._log(f"All {self.folds} folds read their {len(images)} images from the disk cache.")
+            for path, reason in images.failed:
+                self._log(f"Skipped {path}: {reason}")
+            return images
         started = time.perf_counter()
         images = load_images(samples, cfg.image_size, cache=True, workers=cfg.workers)
         self._log(f"Decoded {len(images)} images once for all {self.folds} folds in "
