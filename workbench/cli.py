@@ -101,15 +101,12 @@ def build_parser() -> argparse.ArgumentParser:
     from workbench.cli_studies import register as register_studies
 
     register_studies(sub, _add_config_flags, _non_empty, _HelpFormatter)  # lr-find
-<<<<<<< HEAD
     from workbench.cli_report import register as register_report
 
     register_report(sub)  # report
-=======
     from workbench.cli_audit import register as register_audit
 
     register_audit(sub, _add_config_flags, _non_empty, _HelpFormatter)  # audit
->>>>>>> audit
     return parser
 
 
