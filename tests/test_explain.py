@@ -8,8 +8,8 @@ import torch
 from PIL import Image
 
 from workbench.explain import (
-    ExplainError,
     Explainer,
+    ExplainError,
     colormap,
     feature_map_layer,
     overlay,

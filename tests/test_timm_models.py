@@ -82,7 +82,8 @@ def test_offline_pretrained_download_gives_the_same_clear_message(monkeypatch, t
 
     monkeypatch.setattr(hub, "HF_HUB_OFFLINE", True)  # what a computer without a network sees
     monkeypatch.setattr(hub, "HF_HUB_CACHE", str(tmp_path))
-    with pytest.raises(WeightsError, match="offline.*huggingface.co/timm/test_efficientnet.*local weights file"):
+    expected = "offline.*huggingface.co/timm/test_efficientnet.*local weights file"
+    with pytest.raises(WeightsError, match=expected):
         build_model(TINY, 3, pretrained=True, image_size=32, log=_quiet)
 
 
@@ -130,7 +131,8 @@ def test_the_cli_lists_timm_models_and_explains_a_timm_run(timm_run, tiny_data, 
 
     assert main(["models", "--timm", "test_eff*"]) == 0
     out = tmp_path / "heat"
-    assert main(["predict", str(timm_run), str(tiny_data / "star" / "star_000.jpg"), "--explain", str(out)]) == 0
+    image = tiny_data / "star" / "star_000.jpg"
+    assert main(["predict", str(timm_run), str(image), "--explain", str(out)]) == 0
     assert [p.name for p in out.iterdir()] == ["star_000.heatmap.png"]
 
 

@@ -102,7 +102,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
         return _fail(str(exc))
     explainer = None
     if args.explain:
-        from workbench.explain import ExplainError, Explainer
+        from workbench.explain import Explainer, ExplainError
 
         try:
             explainer = Explainer.for_model(predictor)

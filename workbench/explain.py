@@ -17,7 +17,6 @@ whose later layers hold tokens, not maps, its patch embedding. Nothing here impo
 from __future__ import annotations
 
 import io
-import math
 import threading
 from pathlib import Path
 
