@@ -30,7 +30,7 @@ _COUNT_CLASSES = 10  # the head's size barely moves the count; the form shows th
 
 
 def _format_count(count: int) -> str:
-    return f"{count / 1e6:.1f} M parameters" if count >= 1e5 else f"{count:,} parameters"
+    return f"{count:,} parameters" + (f" ({count / 1e6:.1f} M)" if count >= 1e6 else "")
 
 
 class ModelPicker(QWidget):
