@@ -100,6 +100,9 @@ class ModelPicker(QWidget):
 def _timm_names() -> list[str]:
     from workbench import timm_models
 
+    # Read here, on a pool thread, what checking a timm name reads (the form checks its settings
+    # on the GUI thread at every edit): importing timm and listing its weights takes seconds.
+    timm_models.has_pretrained_weights(timm_models.PREFIX + "resnet18")
     return [timm_models.PREFIX + n for n in timm_models.architectures()]
 
 
