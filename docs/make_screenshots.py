@@ -121,9 +121,9 @@ def heat_maps(window) -> None:
     """Try it with the heat map of each card's top class laid over its image."""
     window.open_dataset(sample_data_dir())
     wait(window.datasetOpened, 30_000)
-    window.form.epochs.setValue(10)
+    window.form.epochs.setValue(8)
     window.start_training()
-    wait(window.runFinished, 900_000)
+    wait(window.runFinished, 1_800_000)
     try_it = window.try_it
     window.tabs.setCurrentWidget(try_it)
     try_it.set_model(window.run_dir)
