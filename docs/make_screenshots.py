@@ -12,6 +12,8 @@ sweep with its suggestion), docs/cross_validation.png (a 3-fold study and its re
 docs/results_test_set.png (the final model trained on the recommendation, scored on a test set).
 
 ``--search`` makes only docs/search.png: a 6-trial, 3-epoch search of the small CNN at 32 px.
+``--heatmap`` makes docs/heatmap.png alone: a short run, then Try it with every card's Grad-CAM
+heat map switched on.
 """
 
 from __future__ import annotations
@@ -136,6 +138,29 @@ def search(window) -> None:
     print("search screenshot written;", view.best_label.text())
 
 
+def heat_maps(window) -> None:
+    """Try it with the heat map of each card's top class laid over its image."""
+    window.open_dataset(sample_data_dir())
+    wait(window.datasetOpened, 30_000)
+    window.form.epochs.setValue(8)
+    window.start_training()
+    wait(window.runFinished, 1_800_000)
+    try_it = window.try_it
+    window.tabs.setCurrentWidget(try_it)
+    try_it.set_model(window.run_dir)
+    wait(try_it.modelLoaded, 60_000)
+    images = [sorted(folder.iterdir())[7] for folder in sorted(Path(sample_data_dir()).iterdir())
+              if folder.is_dir()]
+    try_it.add_images(images)
+    wait(try_it.predictionsShown, 60_000)
+    for card in try_it.cards:
+        card.heat_button.click()
+        wait(try_it.heatMapShown, 60_000)
+    settle(1500)
+    window.grab().save(str(DOCS / "heatmap.png"))
+    print("heat map screenshot written")
+
+
 def main() -> int:
     app = make_application(sys.argv)
     from workbench.gui.main_window import MainWindow
@@ -145,6 +170,11 @@ def main() -> int:
     window.runs_view.set_runs_root(f"{tmp}/runs")
     window.resize(1500, 950)
     window.show()
+    if "--heatmap" in sys.argv:
+        heat_maps(window)
+        window.close()
+        app.quit()
+        return 0
     if "--studies" not in sys.argv and "--search" not in sys.argv:
         views(window)
     else:

@@ -97,7 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.set_defaults(func=cmd_train)
     from workbench.cli_tools import register as register_tools
 
-    register_tools(sub)  # export, predict, runs, cache
+    register_tools(sub)  # export, predict, models, runs, cache
     from workbench.cli_studies import register as register_studies
 
     register_studies(sub, _add_config_flags, _non_empty, _HelpFormatter)  # lr-find

@@ -1,4 +1,4 @@
-"""The ``export``, ``predict``, ``runs`` and ``cache`` subcommands: what to do with a run after
+"""The ``export``, ``predict``, ``models``, ``runs`` and ``cache`` subcommands: what to do around a
 training, and the disk cache of decoded images.
 
 Names printed here come from files (class names, run names, paths) and go through
@@ -52,7 +52,19 @@ def register(sub: argparse._SubParsersAction) -> None:
                          help="load a TorchScript file this installation did not export. Loading "
                               "TorchScript runs the code inside the file: only for files you trust "
                               "(ONNX and safetensors hold no code)")
+    predict.add_argument("--explain", metavar="OUT_DIR",
+                         help="also write a Grad-CAM heat map of the predicted class over each image "
+                              "to OUT_DIR (NAME.heatmap.png; a run folder, .pt, .safetensors or "
+                              "TorchScript model)")
     predict.set_defaults(func=cmd_predict)
+
+    models = sub.add_parser("models", help="list the models --model accepts",
+                            description="List the built-in models, or with --timm the architectures "
+                                        "of the timm library (--model timm:NAME).")
+    models.add_argument("pattern", nargs="?", help="only names containing this text (timm: a "
+                                                   "wildcard pattern such as 'convnext*')")
+    models.add_argument("--timm", action="store_true", help="list timm's architectures")
+    models.set_defaults(func=cmd_models)
 
     runs = sub.add_parser("runs", help="list past runs, newest first",
                           description="List the runs in the runs folder: name, date, model, dataset, "
@@ -98,6 +110,14 @@ def cmd_predict(args: argparse.Namespace) -> int:
                                    trust_torchscript=args.trust_torchscript)
     except WeightsError as exc:
         return _fail(str(exc))
+    explainer = None
+    if args.explain:
+        from workbench.explain import Explainer, ExplainError
+
+        try:
+            explainer = Explainer.for_model(predictor)
+        except (ExplainError, WeightsError) as exc:
+            return _fail(str(exc))
     files, skipped = expand_image_paths(args.images)
     results = []
     if files:
@@ -107,10 +127,17 @@ def cmd_predict(args: argparse.Namespace) -> int:
             pass  # every file is in ``skipped`` already
         except WeightsError as exc:  # the model's output does not match its metadata
             return _fail(str(exc))
+    heat_maps: dict[str, str] = {}
+    if explainer is not None and results:
+        try:
+            heat_maps = _write_heat_maps(explainer, results, Path(args.explain))
+        except OSError as exc:
+            return _fail(f"Cannot write heat maps to {args.explain}: {exc.strerror or exc}")
     if args.json:
         print(json.dumps({
             "model": predictor.source, "class_names": predictor.class_names,
-            "predictions": [{"image": r.image, "top": [{"class": c, "probability": p} for c, p in r.top]}
+            "predictions": [{"image": r.image, "top": [{"class": c, "probability": p} for c, p in r.top],
+                             **({"heat_map": heat_maps[r.image]} if r.image in heat_maps else {})}
                             for r in results],
             "skipped": [{"image": i, "reason": r} for i, r in skipped]}, indent=2))
     else:
@@ -120,12 +147,55 @@ def cmd_predict(args: argparse.Namespace) -> int:
             width = max(len(n) for n in names)
             for rank, (name, (_, probability)) in enumerate(zip(names, r.top, strict=True), start=1):
                 print(f"  {rank}. {name:<{width}}  {probability:7.2%}")
+            if r.image in heat_maps:
+                print(f"  heat map of {names[0]}: {printable(heat_maps[r.image])}")
     if skipped:
         print(f"Skipped {len(skipped)} input(s):", file=sys.stderr)
         for image, reason in skipped:
             print(f"  {printable(image)}: {printable(reason)}", file=sys.stderr)
     if not results:
         return _fail("no image could be predicted")
+    return 0
+
+
+def _write_heat_maps(explainer, results, out_dir: Path) -> dict[str, str]:
+    """One overlay PNG per predicted image (its top class), written atomically; image → PNG path."""
+    from workbench.explain import overlay_file_names, png_bytes
+    from workbench.runs import atomic_write_bytes
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = {}
+    for r, name in zip(results, overlay_file_names([Path(r.image) for r in results]), strict=True):
+        image, _ = explainer.overlay_of_file(r.image, r.top[0][0])
+        target = out_dir / name
+        atomic_write_bytes(target, png_bytes(image))
+        written[r.image] = str(target)
+    return written
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    if not args.timm:
+        from workbench.models import MODELS
+
+        for spec in MODELS.values():
+            if not args.pattern or args.pattern.lower() in spec.name.lower():
+                print(f"{spec.name:<20} {spec.description}")
+        print("\nAny timm architecture too: --model timm:NAME (`workbench models --timm` lists them).")
+        return 0
+    from workbench import timm_models
+
+    try:
+        names = timm_models.architectures()
+    except timm_models.TimmUnavailableError as exc:
+        return _fail(str(exc))
+    if args.pattern:
+        from fnmatch import fnmatch
+
+        pattern = args.pattern if any(c in args.pattern for c in "*?[") else f"*{args.pattern}*"
+        names = tuple(n for n in names if fnmatch(n, pattern))
+    for name in names:
+        print(timm_models.PREFIX + name)
+    print(f"\n{len(names)} timm architecture(s)", file=sys.stderr)
     return 0
 
 

@@ -164,9 +164,11 @@ class TrainConfig:
     data_dir: str | None = setting(None, "Image folder", "Folder with one subfolder of images per class; "
                                    "empty: the bundled sample dataset.", "Data", in_form=False)
     model: str = setting("small_cnn", "Model", "The network architecture; larger ones learn more but "
-                         "train slower.", "Model", choices=_model_names)
+                         "train slower. timm:NAME is any architecture of the timm library (e.g. "
+                         "timm:convnext_atto).", "Model", choices=_model_names)
     pretrained: bool = setting(False, "Pretrained (ImageNet)", "Start from torchvision's ImageNet weights "
-                               "(downloaded once) instead of random weights.", "Model")
+                               "(timm's own pretrained weights for a timm: model; downloaded once) "
+                               "instead of random weights.", "Model")
     weights_path: str | None = setting(None, "Weights file", "Start from a local .safetensors or .pt "
                                        "weights file instead of random or downloaded weights.", "Model",
                                        flag="weights", file_filter="Weights (*.safetensors *.pt *.pth)")
@@ -314,16 +316,14 @@ class TrainConfig:
 
     def problems(self) -> list[str]:
         """Every reason this configuration cannot be used (empty when valid)."""
-        from workbench.models import MODEL_NAMES, model_problems  # models import torch: defer
+        from workbench.models import model_problems  # models import torch: defer
 
         bad = problems_of(self)  # type, range and choices of each field, from its Setting
         out: list[str] = []
         # Cross-field checks, on fields whose own type is right (they would trip on wrong types).
         if not bad.keys() & {"model", "image_size", "pretrained"}:
-            if self.model not in MODEL_NAMES:
-                out.append(f"unknown model {self.model!r}; choose one of {', '.join(MODEL_NAMES)}")
-            else:
-                out.extend(model_problems(self.model, self.image_size, self.pretrained))
+            # An unknown name (built-in or timm:NAME, with close matches) or the model's constraints.
+            out.extend(model_problems(self.model, self.image_size, self.pretrained))
         if not bad.keys() & {"model", "drop_path"} and self.drop_path is not None:
             from workbench.models import drop_path_problem
 

@@ -188,13 +188,18 @@ def _parses_as_onnx(path: Path) -> bool:
 
 
 class LoadedModel:
-    """A model file loaded to run on the CPU: float32 NCHW batch in, logits out (numpy)."""
+    """A model file loaded to run on the CPU: float32 NCHW batch in, logits out (numpy).
 
-    def __init__(self, metadata: ModelMetadata, fmt: str, source: Path, run):
+    ``module`` is the torch module behind it (None for ONNX), for what needs more than the
+    logits, such as heat maps (:mod:`workbench.explain`).
+    """
+
+    def __init__(self, metadata: ModelMetadata, fmt: str, source: Path, run, module=None):
         self.metadata = metadata
         self.format = fmt
         self.source = source
         self._run = run
+        self.module = module
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:
         out = np.asarray(self._run(np.ascontiguousarray(batch, dtype=np.float32)), dtype=np.float32)
@@ -258,7 +263,8 @@ def _load_torch_weights(path: Path, fmt: str, run_dir: Path | None = None,
     model = build_model(meta.architecture, len(meta.class_names), image_size=meta.image_size,
                         log=lambda _m: None)
     load_fitting(model, state, meta, path)
-    return LoadedModel(meta, "run" if run_dir else fmt, run_dir or path, _torch_runner(model.eval()))
+    return LoadedModel(meta, "run" if run_dir else fmt, run_dir or path, _torch_runner(model.eval()),
+                       module=model)
 
 
 def load_fitting(model: torch.nn.Module, state: dict, meta: ModelMetadata, path: Path) -> None:
@@ -285,7 +291,7 @@ def _load_torchscript(path: Path) -> LoadedModel:
         meta = ModelMetadata.from_dict(parse_metadata_json(extra[TORCHSCRIPT_EXTRA], path), path)
     else:
         meta = _sidecar_metadata(path)
-    return LoadedModel(meta, "torchscript", path, _torch_runner(module.eval()))
+    return LoadedModel(meta, "torchscript", path, _torch_runner(module.eval()), module=module)
 
 
 def _load_onnx(path: Path) -> LoadedModel:

@@ -10,6 +10,9 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from workbench import timm_models
+from workbench.timm_models import is_timm
+
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 SCRATCH_MEAN = (0.5, 0.5, 0.5)
@@ -109,7 +112,12 @@ class SmallCNN(nn.Module):
 
 
 def model_problems(name: str, image_size: int, pretrained: bool) -> list[str]:
-    """Constraints an architecture puts on the settings."""
+    """Why ``name`` is not a model (unknown name), or the constraints it puts on the settings."""
+    if is_timm(name):
+        return timm_models.problems(name, pretrained)
+    if name not in MODELS:
+        return [f"unknown model {name!r}; choose one of {', '.join(MODEL_NAMES)}, or "
+                f"{timm_models.PREFIX}NAME for an architecture of the timm library"]
     if name == "vit_b_16":
         if pretrained and image_size != 224:
             return ["vit_b_16 with pretrained weights needs image size 224"]
@@ -131,7 +139,10 @@ def drop_path_problem(name: str) -> list[str]:
 
 
 def normalization(name: str, pretrained: bool, weights_path: str | None = None):
-    """Mean and std the model's weights expect: ImageNet's for torchvision weights, 0.5 otherwise."""
+    """Mean and std the model's weights expect: ImageNet's for torchvision weights, the model's
+    own (its pretrained_cfg) for timm's, 0.5 from scratch."""
+    if is_timm(name) and (pretrained or weights_path):
+        return timm_models.normalization(name)
     if name != "small_cnn" and (pretrained or weights_path):
         return IMAGENET_MEAN, IMAGENET_STD
     return SCRATCH_MEAN, SCRATCH_STD
@@ -151,13 +162,21 @@ def build_model(
     """A model of architecture ``name`` with a fresh ``num_classes`` head.
 
     Pretrained weights come from torchvision's weights API (downloaded once into the torch hub
-    cache); ``weights_path`` loads a local ``.safetensors`` / ``.pt`` file instead. ``dropout``
-    (before the classifier) and ``drop_path`` (stochastic depth) replace the architecture's own
-    rates when given; neither changes the weights' names, so a model built without them loads
-    the same weights (exports and predictions build it so: both are off in eval mode).
+    cache), or timm's for ``timm:`` names (from the Hugging Face hub); ``weights_path`` loads a
+    local ``.safetensors`` / ``.pt`` file instead. ``dropout`` (before the classifier) and
+    ``drop_path`` (stochastic depth) replace the architecture's own rates when given (timm models
+    take them as ``drop_rate`` / ``drop_path_rate``); neither changes the weights' names, so a model
+    built without them loads the same weights (exports and predictions build it so: both are off in
+    eval mode).
     """
+    if is_timm(name):
+        model = timm_models.build(name, num_classes, pretrained=pretrained, image_size=image_size,
+                                  log=log, drop_rate=dropout or 0.0, drop_path_rate=drop_path or 0.0)
+        if weights_path:
+            load_weights_file(model, weights_path, log=log)
+        return model
     if name not in MODELS:
-        raise ValueError(f"unknown model {name!r}; choose one of {', '.join(MODEL_NAMES)}")
+        raise ValueError(model_problems(name, image_size, pretrained)[0])
     spec = MODELS[name]
     if drop_path is not None and not spec.drop_path_kwarg:
         raise ValueError(drop_path_problem(name)[0])
@@ -331,6 +350,8 @@ def set_backbone_frozen(model: nn.Module, name: str, frozen: bool) -> None:
 
 
 def _group_prefixes(name: str) -> list[LayerGroup]:
+    if is_timm(name):
+        return list(timm_models.layer_groups(name))
     spec = MODELS[name]
     return [*spec.layers, ("head", (spec.trainable_with_frozen_backbone.rstrip("."),))]
 

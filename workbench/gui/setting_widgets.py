@@ -2,7 +2,8 @@
 
 A bool is a check box, a string with choices a combo box, a number a spin box holding only values
 in the setting's range, an optional number a spin box with a check box to unset it, and free text
-a line edit (with a file chooser where the setting names a file filter). :func:`read`,
+a line edit (with a file chooser where the setting names a file filter); the model a
+:class:`~workbench.gui.model_picker.ModelPicker`. :func:`read`,
 :func:`write` and :func:`edited` treat them all alike.
 """
 
@@ -31,6 +32,10 @@ _UNBOUNDED = 1e9  # a spin box needs a range; a setting without one gets this
 
 
 def make_widget(s: Setting) -> QWidget:
+    if s.name == "model":  # the registry's models, then any of timm's from a searchable list
+        from workbench.gui.model_picker import ModelPicker
+
+        return ModelPicker(s)
     if s.kind is bool:
         widget: QWidget = QCheckBox(s.label)
     elif s.options():

@@ -61,7 +61,8 @@ class ResultsView(QWidget):
         tables.addWidget(section("Validation per-class metrics", self.class_table))
         body = QSplitter(Qt.Orientation.Vertical)
         body.addWidget(tables)
-        body.addWidget(section("Misclassified validation images", self.gallery_label, self.gallery))
+        body.addWidget(section("Misclassified validation images", self.gallery_label, self.gallery.heat_mode,
+                               self.gallery))
         # When the window grows, the gallery gets the new room; the tables keep their fitted height.
         body.setStretchFactor(0, 0)
         body.setStretchFactor(1, 1)

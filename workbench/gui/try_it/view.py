@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QScrollArea,
     QSpinBox,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -69,10 +70,15 @@ def classify_images(predictor: Predictor, paths: list[str], top_k: int) -> list[
 
 
 class PredictionCard(QFrame):
-    """One image: its thumbnail beside its top-k classes as bars with probabilities."""
+    """One image: its thumbnail beside its top-k classes as bars with probabilities, and a toggle
+    that lays the Grad-CAM heat map of the top class over the thumbnail."""
+
+    heatMapRequested = Signal(object)  # this card: its overlay is not computed yet
 
     def __init__(self, result: dict, parent: QWidget | None = None):
         super().__init__(parent)
+        self.thumbnail = None  # QPixmap of the image
+        self.overlay = None  # QPixmap of the image with its heat map, once computed
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.path = result["path"]
         self.top: list[tuple[str, float]] = list(result["top"] or [])
@@ -83,7 +89,17 @@ class PredictionCard(QFrame):
         self.image.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.image.setStyleSheet("QLabel { background: palette(midlight); }")
         if result["thumbnail"] is not None:
-            self.image.setPixmap(pixmap_from_array(result["thumbnail"]))
+            self.thumbnail = pixmap_from_array(result["thumbnail"])
+            self.image.setPixmap(self.thumbnail)
+        self.heat_button = QToolButton()
+        self.heat_button.setText("Heat map")
+        self.heat_button.setCheckable(True)
+        self.heat_button.setAccessibleName("Show heat map")
+        if self.top:
+            self.heat_button.setToolTip(f"Show where in the image the model found its evidence for "
+                                        f"{printable(self.top[0][0])} (Grad-CAM)")
+        self.heat_button.setEnabled(bool(self.top) and self.thumbnail is not None)
+        self.heat_button.toggled.connect(self._toggle_heat_map)
         name = bold_label(printable(Path(self.path).name))
         name.setTextFormat(Qt.TextFormat.PlainText)
         name.setToolTip(printable(self.path))
@@ -116,9 +132,37 @@ class PredictionCard(QFrame):
             grid.setColumnStretch(1, 1)
             column.addLayout(grid)
         column.addStretch(1)
+        picture = QVBoxLayout()
+        picture.addWidget(self.image)
+        picture.addWidget(self.heat_button, 0, Qt.AlignmentFlag.AlignHCenter)
+        picture.addStretch(1)
         layout = QHBoxLayout(self)
-        layout.addWidget(self.image, 0, Qt.AlignmentFlag.AlignTop)
+        layout.addLayout(picture)
         layout.addLayout(column, 1)
+
+    @property
+    def showing_heat_map(self) -> bool:
+        return self.heat_button.isChecked() and self.overlay is not None
+
+    def _toggle_heat_map(self, on: bool) -> None:
+        if on and self.overlay is None:
+            self.heat_button.setText("Computing…")
+            self.heatMapRequested.emit(self)
+            return
+        self.image.setPixmap(self.overlay if on else self.thumbnail)
+
+    def set_heat_map(self, overlay) -> None:
+        """The thumbnail with its heat map (uint8 HWC array), shown while the toggle is on."""
+        self.overlay = pixmap_from_array(overlay)
+        self.heat_button.setText("Heat map")
+        if self.heat_button.isChecked():
+            self.image.setPixmap(self.overlay)
+
+    def heat_map_failed(self, why: str) -> None:
+        self.heat_button.setText("Heat map")
+        self.heat_button.setChecked(False)
+        self.heat_button.setEnabled(False)
+        self.heat_button.setToolTip(f"No heat map: {printable(why)}")
 
 
 class TryItView(QWidget):
@@ -127,6 +171,7 @@ class TryItView(QWidget):
     modelLoaded = Signal(str)  # the model's source
     modelFailed = Signal(str)  # why it could not be loaded
     predictionsShown = Signal()  # every queued image has its card
+    heatMapShown = Signal(object)  # a card whose heat map arrived (or could not be computed)
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -143,6 +188,7 @@ class TryItView(QWidget):
         self._generation = 0  # bumped by clear(): results of older requests are dropped
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(1)  # one model, used by one thread at a time
+        self._explainer = (None, None)  # (predictor, its Explainer): made on the pool, when first asked
         self._build()
 
     def _build(self) -> None:
@@ -362,8 +408,36 @@ class TryItView(QWidget):
     def _add_card(self, result: dict) -> None:
         self.hint.hide()
         card = PredictionCard(result)
+        card.heatMapRequested.connect(self._compute_heat_map)
         self._cards_layout.insertWidget(self._cards_layout.count() - 1, card)
         self.cards.append(card)
+
+    def _compute_heat_map(self, card: PredictionCard) -> None:
+        """The card's top class's heat map over its thumbnail, computed on the model's pool."""
+        predictor, generation = self.predictor, self._generation
+        if predictor is None:
+            card.heat_map_failed("the model is not loaded")
+            return
+        path, target = card.path, card.top[0][0]
+
+        def compute():
+            from workbench.explain import Explainer  # imports Captum: only once a map is asked for
+
+            if self._explainer[0] is not predictor:  # the pool's one thread: no race
+                self._explainer = (predictor, Explainer.for_model(predictor))
+            return self._explainer[1].overlay_of_file(path, target, size=THUMBNAIL_PX)[0]
+
+        def done(overlay) -> None:
+            if generation == self._generation and card in self.cards:
+                card.set_heat_map(overlay)
+                self.heatMapShown.emit(card)
+
+        def failed(error: str) -> None:
+            if generation == self._generation and card in self.cards:
+                card.heat_map_failed(error)
+                self.heatMapShown.emit(card)
+
+        run_in_pool(compute, done, failed, owner=self, pool=self._pool)
 
     def _report_progress(self) -> None:
         if self._outstanding or self._waiting:
