@@ -66,6 +66,8 @@ def test_a_cross_validation_report_shows_the_evidence_and_out_of_fold_errors(stu
     assert f"Recommended: {summary['recommended_epochs']} epochs" in cv
     assert cv.count("<tr>") >= 2 + len(summary["epochs"])  # one row per fold and per epoch
     assert "Out-of-fold" in section_html(html, "confusion")
+    if "predicted as" in section_html(html, "misclassified"):  # heat maps from the fold that scored it
+        assert 'alt="heat map for' in section_html(html, "misclassified")
     assert section_html(html, "curves").count("data:image/png") == 2  # loss and accuracy, mean ± std
     assert_self_contained(html)
 
@@ -102,15 +104,22 @@ def test_a_damaged_run_is_described_not_fatal(trained_run, tmp_path):
     assert "No epoch was recorded" in section_html(html, "curves")
 
 
-def test_misclassified_images_are_embedded_as_thumbnails(trained_run, tmp_path):
+def test_misclassified_images_are_embedded_with_their_heat_maps(trained_run, tmp_path):
     run = shutil.copytree(trained_run, tmp_path / "run")
     image = tmp_path / "seven.png"
-    Image.new("RGB", (8, 8), (200, 10, 10)).save(image)
+    Image.new("RGB", (40, 40), (200, 10, 10)).save(image)
     summary = json.loads((run / "summary.json").read_text())
-    summary["misclassified"] = [{"path": str(image), "true": "a", "predicted": "b", "confidence": 0.9}]
+    true, predicted = summary["class_names"][:2]
+    summary["misclassified"] = [{"path": str(image), "true": true, "predicted": predicted, "confidence": 0.9}]
     (run / "summary.json").write_text(json.dumps(summary))
     part = section_html(build_report(run), "misclassified")
-    assert part.count("data:image/png;base64,") == 1 and "90.0%" in part
+    # The image, then the heat maps of the predicted and the true class, from the run's weights.
+    assert part.count("data:image/png;base64,") == 3 and "90.0%" in part
+    assert f'alt="heat map for {predicted}"' in part and f'alt="heat map for {true}"' in part
+    (run / "checkpoints" / "best.pt").unlink()
+    (run / "checkpoints" / "last.pt").unlink()
+    part = section_html(build_report(run), "misclassified")
+    assert part.count("data:image/png;base64,") == 1 and "No heat maps" in part
 
 
 def test_the_command_writes_the_file_and_refuses_what_is_not_a_run(trained_run, tmp_path, capsys):

@@ -30,7 +30,7 @@ th { background: #eef1f4; } td.text, th.text { text-align: left; }
 .missing { color: #777; font-style: italic; }
 .warn { color: #a04000; }
 .cards { display: flex; flex-wrap: wrap; gap: 10px; }
-.card { border: 1px solid #dde1e6; border-radius: 4px; padding: 6px; font-size: 12px; width: 208px; }
+.card { border: 1px solid #dde1e6; border-radius: 4px; padding: 6px; font-size: 12px; width: 306px; }
 .card img { image-rendering: pixelated; width: 96px; height: 96px; object-fit: contain; }
 .charts { display: flex; flex-wrap: wrap; gap: 12px; }
 .mono { font-family: ui-monospace, monospace; font-size: 12px; word-break: break-all; }

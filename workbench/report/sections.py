@@ -350,14 +350,64 @@ def misclassified_examples(src: ReportSource) -> str:
         return missing("No validation predictions were recorded.")
     if not wrong:
         return "<p>No validation image was misclassified.</p>"
+    explainers = _Explainers(src)
     cards = []
     for item in wrong[:MAX_MISCLASSIFIED]:
         path = str(item.get("path", ""))
-        cards.append(f'<div class="card">{_thumbnail(path)}<br><b>{esc(item.get("true"))}</b> predicted as '
-                     f'<b>{esc(item.get("predicted"))}</b> ({percent(item.get("confidence"))})'
+        maps = "".join(explainers.overlay(path, str(item.get(key))) for key in ("predicted", "true"))
+        cards.append(f'<div class="card">{_thumbnail(path)}{maps}<br><b>{esc(item.get("true"))}</b> '
+                     f'predicted as <b>{esc(item.get("predicted"))}</b> ({percent(item.get("confidence"))})'
                      f'<div class="mono">{esc(Path(path).name)}</div></div>')
     more = f"<p>… and {len(wrong) - MAX_MISCLASSIFIED} more.</p>" if len(wrong) > MAX_MISCLASSIFIED else ""
-    return f"<p>{len(wrong)} misclassified image(s).</p><div class=\"cards\">{''.join(cards)}</div>{more}"
+    note = ("<p>Beside each image, its Grad-CAM heat maps: where the model found evidence for the class "
+            "it predicted, then for the true class.</p>" if explainers.used else
+            f'<p class="missing">{esc(explainers.problem or "No heat maps.")}</p>')
+    return (f"<p>{len(wrong)} misclassified image(s).</p>{note}<div class=\"cards\">{''.join(cards)}</div>"
+            f"{more}")
+
+
+class _Explainers:
+    """Grad-CAM overlays from the weights that scored each image: the run's best checkpoint, or
+    for a cross-validation study the fold whose validation split held the image."""
+
+    def __init__(self, src: ReportSource):
+        self.src, self.problem, self.used = src, "", False
+        self._by_folder: dict[Path, object] = {}
+        self._fold_of: dict[str, Path] = {}
+        if src.kind == "cv":
+            for folder in sorted(src.path.glob("fold-*")):
+                try:
+                    with np.load(folder / OOF, allow_pickle=False) as data:
+                        self._fold_of.update({str(p): folder for p in data["paths"]})
+                except (OSError, ValueError, KeyError):
+                    continue
+
+    def overlay(self, path: str, class_name: str) -> str:
+        folder = self._fold_of.get(path) if self.src.kind == "cv" else self.src.run
+        explainer = self._explainer(folder) if folder is not None else None
+        if explainer is None or not Path(path).is_file():
+            return ""
+        try:
+            image, _ = explainer.overlay_of_file(path, class_name, size=THUMBNAIL)
+        except Exception as exc:  # noqa: BLE001 — one image's failure is a note, not a lost report
+            self.problem = f"Heat map of {Path(path).name}: {exc}"
+            return ""
+        from PIL import Image
+
+        self.used = True
+        return png_img(png_bytes(Image.fromarray(image)), f"heat map for {class_name}")
+
+    def _explainer(self, folder: Path):
+        if folder not in self._by_folder:
+            try:
+                from workbench.explain import Explainer
+                from workbench.predict import Predictor
+
+                self._by_folder[folder] = Explainer.for_model(Predictor.load(folder))
+            except Exception as exc:  # noqa: BLE001 — e.g. no checkpoint: the report goes on without
+                self._by_folder[folder] = None
+                self.problem = f"No heat maps: the weights of {folder.name} cannot be loaded ({exc})."
+        return self._by_folder[folder]
 
 
 def _thumbnail(path: str) -> str:
