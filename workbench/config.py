@@ -214,6 +214,15 @@ class TrainConfig:
     cache_budget_mb: int = setting(2048, "Cache budget", "Decode all images into memory once when they fit "
                                    "in this much; otherwise read them from disk every epoch.", "Hardware",
                                    unit="MB", min=0, max=10**9, advanced=True)
+    tensorboard: bool = setting(True, "TensorBoard logs", "Write TensorBoard event files to "
+                                "RUN/tensorboard/: losses per iteration and epoch, each layer group's "
+                                "learning rate, an augmented batch, the confusion matrix, the settings "
+                                "with the final metrics. See them with: tensorboard --logdir RUNS_FOLDER",
+                                "Reporting")
+    unsure_below: float = setting(0.5, "Unsure below", "A prediction whose calibrated probability is "
+                                  "below this is marked unsure, with the runner-up class beside it (Try "
+                                  "it, workbench predict; exports carry it in their metadata).",
+                                  "Reporting", min=0, max=1, step=0.05)
 
     def problems(self) -> list[str]:
         """Every reason this configuration cannot be used (empty when valid)."""
