@@ -217,7 +217,7 @@ class TrainConfig:
     tensorboard: bool = setting(True, "TensorBoard logs", "Write TensorBoard event files to "
                                 "RUN/tensorboard/: losses per iteration and epoch, each layer group's "
                                 "learning rate, an augmented batch, the confusion matrix, the settings "
-                                "with the final metrics. See them with: tensorboard --logdir RUNS_FOLDER",
+                                "with the final metrics (view them with tensorboard --logdir RUNS_FOLDER).",
                                 "Reporting")
     unsure_below: float = setting(0.5, "Unsure below", "A prediction whose calibrated probability is "
                                   "below this is marked unsure, with the runner-up class beside it (Try "

@@ -32,7 +32,6 @@ class TemperatureScaling(Callback):
         final = run.final_evaluation
         if final is None or run.data is None or run.data.val is None or not len(final["labels"]):
             return
-        labels = torch.tensor(final["labels"])
         folder = run.run_folder
         states = {w: run.dist.read_checkpoint(folder.checkpoint_path(w)) for w in ("best", "last")}
         states = {w: s for w, s in states.items() if isinstance(s, dict) and isinstance(s.get("model"), dict)}
@@ -46,12 +45,13 @@ class TemperatureScaling(Callback):
                 continue
             scored = kept if kept is not None else run.model.state_dict()
             if _same_weights(scored, state["model"]):
-                logits = final["logits"]
+                scoring = final
             else:
                 if kept is None:
                     kept = {k: v.detach().clone() for k, v in run.model.state_dict().items()}
                 run.model.load_state_dict(state["model"])
-                logits = run.evaluate(collect=True)["logits"]
+                scoring = run.evaluate(collect=True)
+            logits, labels = scoring["logits"], torch.tensor(scoring["labels"])
             if not torch.isfinite(logits).all():
                 run.log(f"The {which} checkpoint gives non-finite scores on the validation set: "
                         "its probabilities are left uncalibrated.")
