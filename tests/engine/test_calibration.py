@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 import pytest
 import torch
 
@@ -111,21 +109,31 @@ def test_a_real_run_records_its_calibration_and_stores_the_temperature(trained_r
     assert "Calibration (best checkpoint, temperature scaling on" in log
 
 
-def test_each_checkpoint_gets_the_temperature_of_its_own_weights(fast_config, tmp_path):
+@pytest.mark.parametrize("restore_best", [True, False])
+def test_each_checkpoint_gets_the_temperature_of_its_own_weights(fast_config, tmp_path, tiny_data,
+                                                                 restore_best):
     from workbench.engine.trainer import Trainer
 
-    # The last weights, not the best, are what the final report scores: best.pt is scored again.
-    config = TrainConfig.from_dict({**fast_config.to_dict(), "epochs": 3, "lr": 0.02,
-                                    "restore_best_weights": False, "early_stopping": False,
+    # A min_delta nothing can beat: best.pt stays epoch 1 while last.pt moves on. The final report
+    # scores the best weights (restore_best) or the last ones; the other checkpoint is scored again.
+    config = TrainConfig.from_dict({**fast_config.to_dict(), "epochs": 2, "min_delta": 100.0,
+                                    "restore_best_weights": restore_best, "early_stopping": False,
                                     "tensorboard": False})
-    summary = Trainer(config, out=tmp_path / "run").run()
-    best = load_checkpoint(tmp_path / "run" / "checkpoints" / "best.pt")
-    last = load_checkpoint(tmp_path / "run" / "checkpoints" / "last.pt")
-    assert summary["calibration"]["epoch"] == best["epoch"]
+    run = tmp_path / "run"
+    summary = Trainer(config, out=run).run()
+    best = load_checkpoint(run / "checkpoints" / "best.pt")
+    last = load_checkpoint(run / "checkpoints" / "last.pt")
+    assert (best["epoch"], last["epoch"]) == (1, 2)
+    assert summary["calibration"]["epoch"] == 1 and summary["calibration"]["checkpoint"] == "best"
     assert best["calibration"]["temperature"] == summary["calibration"]["temperature"]
-    assert math.isfinite(last["calibration"]["temperature"])
-    if best["epoch"] != last["epoch"]:
-        assert best["calibration"] != last["calibration"]
+    assert best["calibration"]["nll_before"] != last["calibration"]["nll_before"]
+    _, val = split_samples(scan_image_folder(str(tiny_data), config.max_image_megapixels), config)
+    labels = torch.tensor([label for _, label in val])
+    for which, state in (("best", best), ("last", last)):  # each from its own weights
+        predictor = Predictor.load(run, checkpoint=which)
+        logits = torch.from_numpy(predictor.logits([predictor.read_image(p) for p, _ in val]))
+        assert nll(logits, labels) == pytest.approx(state["calibration"]["nll_before"], abs=1e-4)
+        assert predictor.temperature == state["calibration"]["temperature"]
 
 
 def test_a_run_without_validation_images_is_not_calibrated(fast_config, tmp_path):
