@@ -44,9 +44,11 @@ class ReliabilityDiagram(QWidget):
         self.diagonal = self.plot.plot([0, 1], [0, 1], pen=DIAGONAL_PEN, name="perfectly calibrated")
         self.before = pg.BarGraphItem(x=[], height=[], width=0.04, brush=BEFORE_BRUSH, pen=None)
         self.after = pg.BarGraphItem(x=[], height=[], width=0.04, brush=AFTER_BRUSH, pen=None)
+        legend = self.plot.plotItem.legend
         for item, name in ((self.before, "before"), (self.after, "calibrated")):
             self.plot.addItem(item)
-            self.plot.plotItem.legend.addItem(item, name)
+            legend.addItem(item, name)
+        legend.anchor((0, 0), (0, 0), offset=(10, 10))  # top left: the bars rise on the right
         self.numbers = QLabel(NO_CALIBRATION)
         self.numbers.setWordWrap(True)
         self.numbers.setTextFormat(Qt.TextFormat.PlainText)

@@ -2,7 +2,8 @@
 
 Everything shown comes from the run's summary dict (``summary.json`` / the RunEnd event), so the
 same view serves a run that just ended and one reopened from disk. Its parts are their own
-modules: the summary block, the two tables, the gallery (images decoded on a private pool).
+modules: the summary block, the two tables, the gallery (images decoded on a private pool), the
+reliability diagram of the run's calibration.
 """
 
 from __future__ import annotations
