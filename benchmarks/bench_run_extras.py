@@ -3,9 +3,10 @@
 
 The same short training (in this process, the bundled sample data by default) with
 ``tensorboard`` on and off, alternating round after round so load from elsewhere hits both alike.
-Prints the median wall time of each and the ratio (1.00 = free), and how long temperature scaling
-(``TemperatureScaling.on_run_end``: fitting, and rewriting best.pt/last.pt) took, as a share of
-the run.
+Prints the median wall time of each and the ratio (1.00 = free; noisy on a shared machine), the
+time spent inside the TensorBoard callback's hooks (the direct cost, import included), and how
+long temperature scaling (``TemperatureScaling.on_run_end``: fitting, and rewriting
+best.pt/last.pt) took, each as a share of the run.
 
     python benchmarks/bench_run_extras.py [--data DIR] [--model small_cnn] [--image-size 32]
                                           [--epochs 2] [--rounds 2]
@@ -21,6 +22,7 @@ from pathlib import Path
 
 from workbench.config import TrainConfig
 from workbench.engine.callbacks.calibration import TemperatureScaling
+from workbench.engine.callbacks.tensorboard import TensorBoardLogger
 from workbench.engine.trainer import Trainer
 from workbench.resources_path import sample_data_dir
 
@@ -43,6 +45,15 @@ def main() -> None:
         calibration_seconds.append(time.perf_counter() - started)
 
     TemperatureScaling.on_run_end = timed
+    hook_seconds = [0.0]
+    real_safely = TensorBoardLogger._safely
+
+    def timed_safely(self, run, fn, *args):
+        started = time.perf_counter()
+        real_safely(self, run, fn, *args)
+        hook_seconds[0] += time.perf_counter() - started
+
+    TensorBoardLogger._safely = timed_safely
     seconds: dict[bool, list[float]] = {True: [], False: []}
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(args.rounds):
@@ -59,6 +70,8 @@ def main() -> None:
     print(f"run with TensorBoard    {on:7.2f} s (median)")
     print(f"run without TensorBoard {off:7.2f} s (median)")
     print(f"ratio with / without    {on / off:7.3f}")
+    in_hooks = hook_seconds[0] / args.rounds
+    print(f"in TensorBoard hooks    {in_hooks:7.3f} s per run ({in_hooks / off:.1%} of a run)")
     print(f"temperature scaling     {calibration:7.3f} s per run ({calibration / off:.1%} of a run)")
 
 
