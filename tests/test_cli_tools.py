@@ -37,24 +37,46 @@ def test_predict_json_matches_the_models_own_predictions(exported_models, traine
     files = sorted((tiny_data / "circle").glob("*.jpg")) + [tiny_data / "star" / "star_000.jpg"]
     assert [p["image"] for p in out["predictions"]] == [str(f) for f in files]
     reference = Predictor.load(trained_run)
-    probabilities = softmax(reference.logits([reference.read_image(f) for f in files]))
+    # Calibrated: the run's temperature travelled in the ONNX file's metadata.
+    assert out["temperature"] == reference.temperature != 1.0
+    logits = reference.logits([reference.read_image(f) for f in files])
+    probabilities = softmax(logits / reference.temperature)
     for prediction, row in zip(out["predictions"], probabilities, strict=True):
         best = np.argsort(-row)[:2]
         assert [t["class"] for t in prediction["top"]] == [reference.class_names[i] for i in best]
         assert [t["probability"] for t in prediction["top"]] == pytest.approx(row[best], abs=1e-5)
+        assert prediction["unsure"] == (row[best[0]] < out["unsure_below"])
+        assert prediction["runner_up"]["class"] == prediction["top"][1]["class"]
     assert {s["image"] for s in out["skipped"]} == {str(broken), str(tmp_path / "missing.jpg")}
     assert "broken.png: could not be read" in done.stderr
 
 
 def test_predict_text_shows_top_k_per_image(trained_run, tiny_data):
     image = tiny_data / "square" / "square_000.jpg"
-    done = _cli("predict", trained_run, image, "--top-k", "3")
+    done = _cli("predict", trained_run, image, "--top-k", "3", "--unsure-below", "0")
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert lines[0] == str(image) and len(lines) == 4
     [expected] = Predictor.load(trained_run).predict([image], top_k=3)
     for line, (name, probability) in zip(lines[1:], expected.top, strict=True):
         assert line.split()[1] == name and line.split()[2] == f"{probability:.2%}"
+
+
+def test_predict_marks_unsure_predictions_with_the_runner_up(trained_run, tiny_data):
+    images = sorted((tiny_data / "star").glob("*.jpg"))[:4]
+    done = _cli("predict", trained_run, *images, "--top-k", "1", "--unsure-below", "1")
+    assert done.returncode == 0, done.stderr
+    headers = [line for line in done.stdout.splitlines() if not line.startswith(" ")]
+    predictions = Predictor.load(trained_run).predict(images, top_k=1, unsure_below=1.0)
+    assert len(headers) == len(predictions) == 4
+    for header, p in zip(headers, predictions, strict=True):  # nothing is 100 % sure
+        name, probability = p.runner_up
+        assert p.unsure and p.top[0][1] >= probability
+        assert header == f"{p.image}  [unsure: below 100%; runner-up {name} {probability:.2%}]"
+    sure = _cli("predict", trained_run, images[0], "--unsure-below", "0", "--json")
+    assert json.loads(sure.stdout)["predictions"][0]["unsure"] is False
+    refused = _cli("predict", trained_run, images[0], "--unsure-below", "1.5")
+    assert refused.returncode == 2 and "--unsure-below must be between 0 and 1" in refused.stderr
 
 
 def test_predict_with_nothing_readable_fails_and_lists_why(trained_run, tmp_path):

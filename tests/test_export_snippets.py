@@ -40,4 +40,9 @@ def test_readme_snippet_loads_the_export_in_a_fresh_process(exported_models, tra
     reference = Predictor.load(trained_run)
     expected = reference.logits([reference.read_image(image)])
     np.testing.assert_allclose(logits, expected, atol=1e-4)
-    assert printed == [reference.class_names[int(expected.argmax())]]
+    # The printed probability is the calibrated one (the temperature came with the export).
+    [prediction] = reference.predict([image], top_k=1)
+    [(name, probability)] = prediction.top
+    [line] = printed
+    assert line.split()[0] == name and float(line.split()[1]) == pytest.approx(probability, abs=2e-3)
+    assert reference.temperature != 1.0 and ("unsure" in line.split()) == prediction.unsure

@@ -8,7 +8,7 @@ from workbench.config import AugmentConfig, TrainConfig, all_settings
 from workbench.setting import Setting, settings_of
 
 GROUPS = {"Model", "Training", "Early stopping", "Optimizer", "Schedule", "Data", "Hardware", "Augmentation",
-          "Fine-tuning", "Regularisation"}
+          "Fine-tuning", "Regularisation", "Reporting"}
 FREE_TEXT = {"data_dir", "weights_path"}  # paths: no choices
 
 

@@ -47,6 +47,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                          help="image files, or folders searched for images")
     predict.add_argument("--top-k", type=int, default=3, metavar="K", help="classes shown per image (3)")
     predict.add_argument("--checkpoint", choices=("best", "last"), default="best", help=_CHECKPOINT_HELP)
+    predict.add_argument("--unsure-below", type=float, default=None, metavar="P",
+                         help="mark a prediction unsure (with its runner-up class) when its calibrated "
+                              "probability is below P, between 0 and 1 (default: the model's own, set "
+                              "when it was trained: --unsure-below of workbench train, 0.5 unless changed)")
     predict.add_argument("--json", action="store_true", help="print JSON instead of text")
     predict.add_argument("--trust-torchscript", action="store_true",
                          help="load a TorchScript file this installation did not export. Loading "
@@ -105,6 +109,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
     if args.top_k < 1:
         return _fail(f"--top-k must be at least 1, got {args.top_k}", 2)
+    if args.unsure_below is not None and not 0 <= args.unsure_below <= 1:
+        return _fail(f"--unsure-below must be between 0 and 1, got {args.unsure_below}", 2)
     try:
         predictor = Predictor.load(args.model, checkpoint=args.checkpoint,
                                    trust_torchscript=args.trust_torchscript)
@@ -120,9 +126,11 @@ def cmd_predict(args: argparse.Namespace) -> int:
             return _fail(str(exc))
     files, skipped = expand_image_paths(args.images)
     results = []
+    threshold = predictor.unsure_below if args.unsure_below is None else args.unsure_below
     if files:
         try:
-            results = predictor.predict(files, args.top_k, on_skip=lambda i, r: skipped.append((i, r)))
+            results = predictor.predict(files, args.top_k, on_skip=lambda i, r: skipped.append((i, r)),
+                                        unsure_below=threshold)
         except UnreadableImagesError:
             pass  # every file is in ``skipped`` already
         except WeightsError as exc:  # the model's output does not match its metadata
@@ -136,13 +144,17 @@ def cmd_predict(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({
             "model": predictor.source, "class_names": predictor.class_names,
+            "temperature": predictor.temperature, "unsure_below": threshold,
             "predictions": [{"image": r.image, "top": [{"class": c, "probability": p} for c, p in r.top],
+                             "unsure": r.unsure,
+                             "runner_up": None if r.runner_up is None else
+                             {"class": r.runner_up[0], "probability": r.runner_up[1]},
                              **({"heat_map": heat_maps[r.image]} if r.image in heat_maps else {})}
                             for r in results],
             "skipped": [{"image": i, "reason": r} for i, r in skipped]}, indent=2))
     else:
         for r in results:
-            print(printable(r.image))
+            print(printable(r.image) + (_unsure_note(r, threshold) if r.unsure else ""))
             names = [printable(c) for c, _ in r.top]
             width = max(len(n) for n in names)
             for rank, (name, (_, probability)) in enumerate(zip(names, r.top, strict=True), start=1):
@@ -197,6 +209,15 @@ def cmd_models(args: argparse.Namespace) -> int:
         print(timm_models.PREFIX + name)
     print(f"\n{len(names)} timm architecture(s)", file=sys.stderr)
     return 0
+
+
+def _unsure_note(prediction, threshold: float) -> str:
+    """E.g. "  [unsure: below 50%; runner-up square 38.20%]"."""
+    note = f"  [unsure: below {threshold:.0%}"
+    if prediction.runner_up is not None:
+        name, probability = prediction.runner_up
+        note += f"; runner-up {printable(name)} {probability:.2%}"
+    return note + "]"
 
 
 def cmd_runs(args: argparse.Namespace) -> int:

@@ -313,6 +313,15 @@ class TrainConfig:
                                  "only where it was measured to win within a typical run, compile "
                                  "time included (see benchmarks/bench_compile.py).", "Hardware",
                                  choices=COMPILE_MODES, advanced=True)
+    tensorboard: bool = setting(True, "TensorBoard logs", "Write TensorBoard event files to "
+                                "RUN/tensorboard/: losses per iteration and epoch, each layer group's "
+                                "learning rate, an augmented batch, the confusion matrix, the settings "
+                                "with the final metrics (view them with tensorboard --logdir RUNS_FOLDER).",
+                                "Reporting")
+    unsure_below: float = setting(0.5, "Unsure below", "A prediction whose calibrated probability is "
+                                  "below this is marked unsure, with the runner-up class beside it (Try "
+                                  "it, workbench predict; exports carry it in their metadata).",
+                                  "Reporting", min=0, max=1, step=0.05)
 
     def problems(self) -> list[str]:
         """Every reason this configuration cannot be used (empty when valid)."""

@@ -175,7 +175,8 @@ def _write_safetensors(model: nn.Module, weights: dict, meta: ModelMetadata, pat
     from safetensors.torch import save
 
     header = {METADATA_KEY: json.dumps(meta.to_dict()), "class_names": json.dumps(meta.class_names),
-              "model": meta.architecture, "image_size": str(meta.image_size), "epoch": str(meta.epoch)}
+              "model": meta.architecture, "image_size": str(meta.image_size), "epoch": str(meta.epoch),
+              "temperature": repr(meta.temperature)}
     atomic_write_bytes(path, save({k: v.contiguous() for k, v in weights.items()}, metadata=header))
 
 

@@ -20,6 +20,7 @@ Before anything is loaded, the metadata and the tensor sizes a file declares are
 from __future__ import annotations
 
 import json
+import math
 import struct
 import warnings
 import zipfile
@@ -30,6 +31,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from workbench.config import TrainConfig
+from workbench.engine.calibration import MAX_TEMPERATURE, MIN_TEMPERATURE
 from workbench.model_limits import (
     MAX_METADATA_CHARS,
     MAX_MODEL_BYTES,
@@ -42,6 +45,8 @@ from workbench.runs import RunFolder, has_run_layout, is_run_folder, read_run_in
 from workbench.torchscript_trust import check_torchscript_allowed
 
 METADATA_FORMAT = "workbench-model-1"
+# For files written before the setting existed.
+DEFAULT_UNSURE_BELOW = TrainConfig.__dataclass_fields__["unsure_below"].default
 METADATA_KEY = "workbench"  # safetensors header key, ONNX metadata_props key, TorchScript extra file
 TORCHSCRIPT_EXTRA = "workbench.json"
 FILE_SUFFIXES = {"pt": ".pt", "safetensors": ".safetensors", "torchscript": ".torchscript.pt",
@@ -61,13 +66,18 @@ class ModelMetadata:
     source_run: str
     checkpoint: str = ""
     epoch: int | None = None
+    # Temperature scaling fitted on the validation set: softmax(logits / temperature) are the
+    # calibrated probabilities (1: not calibrated, e.g. a run without validation images).
+    temperature: float = 1.0
+    unsure_below: float = DEFAULT_UNSURE_BELOW  # the run's threshold for calling a prediction unsure
 
     def to_dict(self) -> dict[str, Any]:
         data = {"format": METADATA_FORMAT, **asdict(self)}
         data["input"] = (f"float32 RGB tensor [batch, 3, {self.image_size}, {self.image_size}]: pixels "
                          "scaled to 0..1, minus mean, divided by std (per channel), after a centre "
                          "square crop")
-        data["output"] = "logits [batch, classes] in class_names order; softmax gives probabilities"
+        data["output"] = ("logits [batch, classes] in class_names order; softmax(logits / temperature) "
+                          "gives calibrated probabilities")
         return data
 
     def to_json(self) -> str:
@@ -86,7 +96,9 @@ class ModelMetadata:
         return cls.checked(data["class_names"], data["image_size"], data["mean"], data["std"],
                            data["architecture"], source, workbench_version=data.get("workbench_version", ""),
                            source_run=data.get("source_run", ""), checkpoint=data.get("checkpoint", ""),
-                           epoch=epoch if isinstance(epoch, int) and not isinstance(epoch, bool) else None)
+                           epoch=epoch if isinstance(epoch, int) and not isinstance(epoch, bool) else None,
+                           temperature=data.get("temperature", 1.0),
+                           unsure_below=data.get("unsure_below", DEFAULT_UNSURE_BELOW))
 
     @classmethod
     def from_checkpoint(cls, state: Any, source_run: str | Path, checkpoint: str,
@@ -99,9 +111,13 @@ class ModelMetadata:
         except (KeyError, TypeError, ValueError) as exc:
             raise WeightsError(f"The checkpoint {source} is incomplete: {_missing(exc)}") from None
         epoch = state.get("epoch")
+        calibration = state.get("calibration")  # written at the end of the run (TemperatureScaling)
+        temperature = calibration.get("temperature", 1.0) if isinstance(calibration, dict) else 1.0
         return cls.checked(names, size, mean, std, architecture, source,
                            workbench_version=state.get("workbench_version", ""), source_run=source_run,
-                           checkpoint=checkpoint, epoch=epoch if isinstance(epoch, int) else None)
+                           checkpoint=checkpoint, epoch=epoch if isinstance(epoch, int) else None,
+                           temperature=temperature,
+                           unsure_below=state["config"].get("unsure_below", DEFAULT_UNSURE_BELOW))
 
     @classmethod
     def checked(cls, class_names: Any, image_size: Any, mean: Any, std: Any, architecture: Any,
@@ -123,8 +139,21 @@ class ModelMetadata:
         if problems:
             raise WeightsError(f"{where} does not describe a model Workbench can use: "
                                + "; ".join(problems))
+        temperature = _number_in(info.pop("temperature", 1.0), MIN_TEMPERATURE, MAX_TEMPERATURE,
+                                 f"{where} is damaged: temperature")
+        unsure_below = _number_in(info.pop("unsure_below", DEFAULT_UNSURE_BELOW), 0.0, 1.0,
+                                  f"{where} is damaged: unsure_below")
         return cls(class_names=list(class_names), image_size=image_size, mean=mean_, std=std_,
-                   architecture=architecture, **{k: str(v) if k != "epoch" else v for k, v in info.items()})
+                   architecture=architecture, temperature=temperature, unsure_below=unsure_below,
+                   **{k: str(v) if k != "epoch" else v for k, v in info.items()})
+
+
+def _number_in(value: Any, low: float, high: float, what: str) -> float:
+    """``value`` as a float in [low, high], or a WeightsError starting with ``what``."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) \
+            and low <= value <= high:
+        return float(value)
+    raise WeightsError(f"{what} must be a number between {low:g} and {high:g}, got {value!r:.40}")
 
 
 def _missing(exc: Exception) -> str:

@@ -1,8 +1,10 @@
-"""Trying a trained model on new images: top-k classes with probabilities.
+"""Trying a trained model on new images: top-k classes with calibrated probabilities.
 
 Images get exactly the validation preprocessing of training (EXIF orientation, RGB, centre square
 crop, resize to the model's input size, the run's normalisation), so predictions match the
-numbers the run reported.
+numbers the run reported. Probabilities are softmax(logits / temperature), the temperature the
+run fitted on its validation set (:mod:`workbench.engine.calibration`; 1 for a model without
+one); a prediction below the model's ``unsure_below`` is marked unsure, with its runner-up.
 """
 
 from __future__ import annotations
@@ -33,7 +35,9 @@ class UnreadableImagesError(ValueError):
 @dataclass(frozen=True)
 class Prediction:
     image: str  # path or label of the input
-    top: list[tuple[str, float]]  # (class name, probability), best first
+    top: list[tuple[str, float]]  # (class name, calibrated probability), best first
+    unsure: bool = False  # the best class's probability is below the threshold
+    runner_up: tuple[str, float] | None = None  # the second most likely class (None with one class)
 
 
 class Predictor:
@@ -46,6 +50,8 @@ class Predictor:
         self.image_size: int = meta.image_size
         self.source: str = str(model.source)
         self.format: str = model.format
+        self.temperature: float = meta.temperature
+        self.unsure_below: float = meta.unsure_below
 
     @classmethod
     def load(cls, path: str | Path, checkpoint: str = "best", trust_torchscript: bool = False) -> Predictor:
@@ -66,15 +72,24 @@ class Predictor:
         chunks = [self.model(self.preprocess(images[i:i + _BATCH])) for i in range(0, len(images), _BATCH)]
         return np.concatenate(chunks) if chunks else np.zeros((0, len(self.class_names)), np.float32)
 
+    def probabilities(self, images: Sequence[np.ndarray]) -> np.ndarray:
+        """Calibrated class probabilities [N, classes]: softmax(logits / temperature)."""
+        return softmax(self.logits(images) / self.temperature)
+
     def predict(self, images: Sequence[str | Path | Image.Image], top_k: int = 5,
-                on_skip: Callable[[str, str], None] | None = None) -> list[Prediction]:
-        """Top ``top_k`` classes of each image, in input order.
+                on_skip: Callable[[str, str], None] | None = None,
+                unsure_below: float | None = None) -> list[Prediction]:
+        """Top ``top_k`` classes of each image, in input order, each marked unsure when its best
+        probability is below ``unsure_below`` (default: the model's own threshold).
 
         Images that cannot be read are left out and reported to ``on_skip(image, reason)``;
         if none can be read, UnreadableImagesError lists them all.
         """
         if top_k < 1:
             raise ValueError(f"top-k must be at least 1, got {top_k}")
+        threshold = self.unsure_below if unsure_below is None else unsure_below
+        if not 0 <= threshold <= 1:
+            raise ValueError(f"the unsure threshold must be between 0 and 1, got {threshold}")
         labels, arrays, skipped = [], [], []
         for item in images:
             label = _label(item)
@@ -88,12 +103,14 @@ class Predictor:
                     on_skip(label, reason)
         if not arrays:
             raise UnreadableImagesError(skipped)
-        probabilities = softmax(self.logits(arrays))
+        probabilities = self.probabilities(arrays)
         k = min(top_k, len(self.class_names))
         results = []
         for label, row in zip(labels, probabilities, strict=True):
-            best = np.argsort(-row, kind="stable")[:k]
-            results.append(Prediction(label, [(self.class_names[i], float(row[i])) for i in best]))
+            ranked = np.argsort(-row, kind="stable")
+            second = ((self.class_names[ranked[1]], float(row[ranked[1]])) if len(ranked) > 1 else None)
+            results.append(Prediction(label, [(self.class_names[i], float(row[i])) for i in ranked[:k]],
+                                      unsure=bool(row[ranked[0]] < threshold), runner_up=second))
         return results
 
     def read_image(self, item: str | Path | Image.Image) -> np.ndarray:

@@ -54,7 +54,11 @@ def test_two_processes_train_one_run_like_a_single_process(fast_config, tmp_path
     # final report scores all of it in one process with the same weights).
     assert abs(last["history"][-1]["val_loss"] - summary["final_val_loss"]) < 1e-5
     assert last["history"][-1]["val_acc"] == summary["final_val_acc"]
-    assert not any(k.startswith("module.") for k in load_checkpoint(run.checkpoint_path("best"))["model"])
+    best = load_checkpoint(run.checkpoint_path("best"))
+    assert not any(k.startswith("module.") for k in best["model"])
+    # Both processes fitted the same temperature; rank 0 stored it and alone wrote TensorBoard files.
+    assert best["calibration"]["temperature"] == summary["calibration"]["temperature"]
+    assert len(list((run.path / "tensorboard").glob("events.out.tfevents.*"))) == 1
 
     single = Trainer(fast_config, out=tmp_path / "single")
     single.run()

@@ -13,8 +13,9 @@ def evaluate(model: nn.Module, source, batch_size: int, prepare: Callable[[torch
              criterion: nn.Module, device: torch.device, amp: bool,
              collect: bool = False, indices: torch.Tensor | None = None) -> dict:
     """Mean loss and accuracy over ``source`` (or its ``indices``); with ``collect`` also every
-    prediction, its confidence and the class probabilities (``probabilities``: a float tensor
-    [N, classes], the out-of-fold predictions of cross-validation). ``loss_sum`` and ``correct``
+    prediction, its confidence, the class probabilities (``probabilities``: a float tensor
+    [N, classes], the out-of-fold predictions of cross-validation) and the float32 ``logits``
+    they came from (what temperature scaling fits). ``loss_sum`` and ``correct``
     let several processes combine their parts exactly.
 
     Runs in inference mode (no autograd bookkeeping at all); the caller passes a batch larger than
@@ -25,7 +26,7 @@ def evaluate(model: nn.Module, source, batch_size: int, prepare: Callable[[torch
     loss_sum = torch.zeros((), device=device)
     correct = torch.zeros((), device=device, dtype=torch.long)
     seen = 0
-    preds, probs, labels = [], [], []
+    preds, probs, labels, raw = [], [], [], []
     order = torch.arange(len(source)) if indices is None else indices
     for images, y in source.batches(order, batch_size):
         y = y.to(device, non_blocking=True)
@@ -40,6 +41,7 @@ def evaluate(model: nn.Module, source, batch_size: int, prepare: Callable[[torch
         if collect:
             preds.append(pred.cpu())
             probs.append(torch.softmax(logits, 1).cpu())
+            raw.append(logits.cpu())
             labels.append(y.cpu())
     result = {
         "loss": (loss_sum / max(seen, 1)).item(),
@@ -51,6 +53,7 @@ def evaluate(model: nn.Module, source, batch_size: int, prepare: Callable[[torch
     if collect:
         result["predictions"] = torch.cat(preds).tolist() if preds else []
         result["probabilities"] = torch.cat(probs) if probs else torch.zeros((0, 0))
+        result["logits"] = torch.cat(raw) if raw else torch.zeros((0, 0))
         result["confidences"] = result["probabilities"].max(1).values.tolist() if probs else []
         result["labels"] = torch.cat(labels).tolist() if labels else []
     return result

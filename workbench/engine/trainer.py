@@ -337,7 +337,8 @@ def _refuse_non_run_folder(resume) -> None:
 # Top-level checkpoint entries the trainer writes itself; callbacks' state keys must differ.
 _CHECKPOINT_KEYS = ("format", "workbench_version", "epoch", "model", "optimizer", "scaler",
                     "shuffle_rng", "augment_rng", "history", "config", "class_names",
-                    "normalization", "image_size", "elapsed")
+                    "normalization", "image_size", "elapsed",
+                    "calibration")  # written into best.pt/last.pt at the end (TemperatureScaling)
 
 
 def _make_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:

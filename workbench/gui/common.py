@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
-from PySide6.QtGui import QImage, QPixmap
+from PySide6.QtCore import QUrl
+from PySide6.QtGui import QDesktopServices, QImage, QPixmap
 from PySide6.QtWidgets import QLabel, QPushButton
 
 
@@ -32,3 +35,9 @@ def action_button(text: str, name: str, tip: str, slot) -> QPushButton:
     button.setToolTip(tip)
     button.clicked.connect(slot)
     return button
+
+
+def open_folder(path: str | Path) -> bool:
+    """Show the folder ``path`` in the system's file manager; False if it is gone or none opened."""
+    folder = Path(path)
+    return folder.is_dir() and QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder)))

@@ -6,6 +6,7 @@ from workbench.config import TrainConfig
 from workbench.engine.callbacks.averaging import WeightAveraging
 from workbench.engine.callbacks.base import HOOKS, Callback, CallbackList
 from workbench.engine.callbacks.best import BestCheckpoint
+from workbench.engine.callbacks.calibration import TemperatureScaling
 from workbench.engine.callbacks.checkpoints import CheckpointSaver
 from workbench.engine.callbacks.early_stopping import EarlyStoppingCallback
 from workbench.engine.callbacks.freezing import BackboneFreezing
@@ -15,11 +16,13 @@ from workbench.engine.callbacks.lr_schedule import LRSchedule
 from workbench.engine.callbacks.publisher import EventPublisher
 from workbench.engine.callbacks.report import FinalReport
 from workbench.engine.callbacks.run_files import SummaryWriter
+from workbench.engine.callbacks.tensorboard import TensorBoardLogger
 from workbench.engine.callbacks.test_set import TestSetReport
 
 __all__ = ["HOOKS", "BackboneFreezing", "BestCheckpoint", "Callback", "CallbackList", "CheckpointSaver",
            "EarlyStoppingCallback", "EmptyPassGuard", "EventPublisher", "FinalReport", "LRSchedule",
-           "LeakageCheck", "NonFiniteLossGuard", "SummaryWriter", "TestSetReport", "WeightAveraging",
+           "LeakageCheck", "NonFiniteLossGuard", "SummaryWriter", "TemperatureScaling", "TensorBoardLogger",
+           "TestSetReport", "WeightAveraging",
            "default_callbacks"]
 
 
@@ -39,7 +42,9 @@ def default_callbacks(config: TrainConfig, best: BestCheckpoint) -> list[Callbac
         CheckpointSaver(best),
         FinalReport(),  # after the checkpoint writer has landed best.pt
         TestSetReport(),  # with the weights FinalReport settled on
+        TemperatureScaling(),  # reuses FinalReport's validation logits; before the summary has it
         SummaryWriter(),
+        *([TensorBoardLogger()] if config.tensorboard else []),  # its hparams carry the summary
         EventPublisher(),
     ]
     if config.early_stopping:

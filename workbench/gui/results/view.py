@@ -2,18 +2,22 @@
 
 Everything shown comes from the run's summary dict (``summary.json`` / the RunEnd event), so the
 same view serves a run that just ended and one reopened from disk. Its parts are their own
-modules: the summary block, the two tables, the gallery (images decoded on a private pool).
+modules: the summary block, the two tables, the gallery (images decoded on a private pool), the
+reliability diagram of the run's calibration.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QSplitter, QVBoxLayout, QWidget
+from pathlib import Path
 
-from workbench.gui.common import bold_label
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QHBoxLayout, QSplitter, QVBoxLayout, QWidget
+
+from workbench.gui.common import action_button, bold_label, open_folder
 from workbench.gui.results.colours import cell_colour
 from workbench.gui.results.gallery import THUMBNAIL_SIZE, MisclassifiedGallery
 from workbench.gui.results.image_dialog import ImageDialog
+from workbench.gui.results.reliability import ReliabilityDiagram
 from workbench.gui.results.summary_block import DETAIL_KEYS, SummaryBlock
 from workbench.gui.results.tables import ConfusionMatrixTable, PerClassTable
 from workbench.gui.results.test_set import TestSetSection
@@ -39,6 +43,10 @@ class ResultsView(QWidget):
         self.class_table = PerClassTable()
         self.gallery = MisclassifiedGallery()
         self.test_set = TestSetSection()
+        self.reliability = ReliabilityDiagram()
+        self.open_folder_button = action_button(
+            "Open run folder", "Open run folder", "Show this run's folder (checkpoints, exports, "
+            "summary, TensorBoard files) in the file manager", self.open_run_folder)
         self.gallery_label = self.gallery.label
         self.gallery.thumbnailsLoaded.connect(self.thumbnailsLoaded)
         self._build_layout()
@@ -59,14 +67,20 @@ class ResultsView(QWidget):
         tables.addWidget(section("Validation confusion matrix  (rows: true, columns: predicted)",
                                  self.matrix_table))
         tables.addWidget(section("Validation per-class metrics", self.class_table))
+        lower = QSplitter(Qt.Orientation.Horizontal)  # the mistakes beside how far to trust a score
+        lower.addWidget(section("Misclassified validation images", self.gallery_label, self.gallery.heat_mode,
+                                self.gallery))
+        lower.addWidget(section("Calibrated confidence", self.reliability))
+        lower.setStretchFactor(0, 2)
+        lower.setStretchFactor(1, 1)
         body = QSplitter(Qt.Orientation.Vertical)
         body.addWidget(tables)
-        body.addWidget(section("Misclassified validation images", self.gallery_label, self.gallery.heat_mode,
-                               self.gallery))
+        body.addWidget(lower)
         # When the window grows, the gallery gets the new room; the tables keep their fitted height.
         body.setStretchFactor(0, 0)
         body.setStretchFactor(1, 1)
-        for splitter, what in ((tables, "the two tables"), (body, "the tables and the gallery")):
+        for splitter, what in ((tables, "the two tables"), (body, "the tables and the gallery"),
+                               (lower, "the gallery and the reliability diagram")):
             splitter.setChildrenCollapsible(False)
             # The handle is the draggable control; a tooltip on the splitter itself would show
             # over every child that has none.
@@ -75,7 +89,10 @@ class ResultsView(QWidget):
         self._tables, self._body, self._needs_fit = tables, body, False
 
         layout = QVBoxLayout(self)
-        layout.addWidget(self.summary_label)
+        headline = QHBoxLayout()
+        headline.addWidget(self.summary_label, 1)
+        headline.addWidget(self.open_folder_button, 0, Qt.AlignmentFlag.AlignTop)
+        layout.addLayout(headline)
         layout.addLayout(self._details)
         layout.addWidget(self.test_set)
         layout.addWidget(body, 1)
@@ -93,6 +110,9 @@ class ResultsView(QWidget):
         self.class_table.show_classes(summary.get("per_class") or [])
         self.gallery.show_summary(summary, matrix)
         self.test_set.show_test(summary.get("test"), list(summary.get("class_names") or []))
+        self.reliability.show_calibration(summary.get("calibration"))
+        self.open_folder_button.setEnabled(bool(summary.get("run_dir"))
+                                           and Path(summary["run_dir"]).is_dir())
         # A final model (no validation split) has no validation tables or mistakes to show.
         self._body.setVisible(summary.get("n_val", 1) != 0)
         self._needs_fit = True
@@ -107,7 +127,13 @@ class ResultsView(QWidget):
         self.class_table.setRowCount(0)
         self.gallery.empty()
         self.test_set.show_test(None, [])
+        self.reliability.clear()
+        self.open_folder_button.setEnabled(False)
         self._body.setVisible(True)
+
+    def open_run_folder(self) -> bool:
+        """Show the run folder of the summary on show in the file manager."""
+        return bool(self._summary and self._summary.get("run_dir") and open_folder(self._summary["run_dir"]))
 
     def open_image(self, row: int) -> ImageDialog | None:
         """Open gallery item ``row`` larger in a non-modal dialog; returns the dialog."""

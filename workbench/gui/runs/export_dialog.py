@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 
 from workbench.export import CHECKPOINTS, FORMATS, ExportError, default_export_path, export_model
 from workbench.export_paths import export_target
+from workbench.gui.common import open_folder
 from workbench.gui.offthread import run_in_pool
 from workbench.model_files import FILE_SUFFIXES, metadata_path_for
 from workbench.safe_text import printable
@@ -199,12 +200,19 @@ class ExportDialog(QDialog):
         self.status.setText(f"Exported to {result.path}; {verdict}.")
         self._show_message(QMessageBox.Icon.Information, "Model exported",
                            f"Exported {FORMAT_NAMES[result.format]} to\n{result.path}\n"
-                           f"Metadata: {result.metadata_path}\n\n{verdict.capitalize()}.")
+                           f"Metadata: {result.metadata_path}\n\n{verdict.capitalize()}.",
+                           folder=result.path.parent)
         self.exported.emit(result)
 
-    def _show_message(self, icon, title: str, text: str) -> None:
+    def _show_message(self, icon, title: str, text: str, folder: Path | None = None) -> None:
         # open(), not exec(): the window stays live and tests read the box instead of blocking on it.
         self.message_box = QMessageBox(icon, title, text, parent=self)
+        if folder is not None:  # the export's folder, in the file manager (the box closes too)
+            self.message_box.addButton(QMessageBox.StandardButton.Ok)
+            button = self.message_box.addButton("Open folder", QMessageBox.ButtonRole.ActionRole)
+            button.setAccessibleName("Open export folder")
+            button.setToolTip(f"Show {printable(folder)} in the file manager")
+            button.clicked.connect(lambda: open_folder(folder))
         self.message_box.finished.connect(lambda _r: self.accept() if icon == QMessageBox.Icon.Information
                                           else None)
         self.message_box.open()

@@ -50,7 +50,7 @@ class RunDetails(QWidget):
             stopped_early = str(summary.get("stop_reason", "")).startswith("stopped early")
             self.plots.show_history(run["history"], summary.get("best_epoch"),
                                     summary.get("stopped_epoch") if stopped_early else None)
-            self.results.show_summary(summary)
+            self.results.show_summary({**summary, "run_dir": run["path"]})  # where it is now, if moved
             self.title.setText(f"{name}: {summary.get('status', 'incomplete')}, "
                                f"{summary.get('stop_reason') or 'no reason recorded'}")
         else:

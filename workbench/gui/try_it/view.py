@@ -17,6 +17,7 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, QThreadPool, Signal
 from PySide6.QtWidgets import (
+    QDoubleSpinBox,
     QFileDialog,
     QFrame,
     QGridLayout,
@@ -33,7 +34,7 @@ from PySide6.QtWidgets import (
 
 from workbench.data.decode import load_image
 from workbench.gui.common import action_button, bold_label, pixmap_from_array
-from workbench.gui.dataset.panel import ERROR_STYLE
+from workbench.gui.dataset.panel import ERROR_STYLE, WARNING_STYLE
 from workbench.gui.offthread import run_in_pool
 from workbench.predict import Predictor, UnreadableImagesError, expand_image_paths
 from workbench.safe_text import printable
@@ -54,10 +55,11 @@ def classify_images(predictor: Predictor, paths: list[str], top_k: int) -> list[
     except UnreadableImagesError:
         predictions = []  # every image was reported through on_skip
     by_image = {p.image: p.top for p in predictions}
+    runner_up = {p.image: p.runner_up for p in predictions}
     results = []
     for path in paths:
         entry = {"path": path, "top": by_image.get(path), "thumbnail": None,
-                 "error": skipped.get(path)}
+                 "error": skipped.get(path), "runner_up": runner_up.get(path)}
         if entry["top"] is not None:
             try:
                 entry["thumbnail"] = load_image(path, THUMBNAIL_PX)
@@ -70,12 +72,13 @@ def classify_images(predictor: Predictor, paths: list[str], top_k: int) -> list[
 
 
 class PredictionCard(QFrame):
-    """One image: its thumbnail beside its top-k classes as bars with probabilities, and a toggle
-    that lays the Grad-CAM heat map of the top class over the thumbnail."""
+    """One image: its thumbnail beside its top-k classes as bars with calibrated probabilities, a
+    note naming the runner-up when the best one is below the unsure threshold, and a toggle that
+    lays the Grad-CAM heat map of the top class over the thumbnail."""
 
     heatMapRequested = Signal(object)  # this card: its overlay is not computed yet
 
-    def __init__(self, result: dict, parent: QWidget | None = None):
+    def __init__(self, result: dict, unsure_below: float = 0.0, parent: QWidget | None = None):
         super().__init__(parent)
         self.thumbnail = None  # QPixmap of the image
         self.overlay = None  # QPixmap of the image with its heat map, once computed
@@ -83,6 +86,12 @@ class PredictionCard(QFrame):
         self.path = result["path"]
         self.top: list[tuple[str, float]] = list(result["top"] or [])
         self.error: str | None = result["error"]
+        self.runner_up: tuple[str, float] | None = result.get("runner_up")
+        self.unsure_label = QLabel()
+        self.unsure_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.unsure_label.setWordWrap(True)
+        self.unsure_label.setStyleSheet(WARNING_STYLE)
+        self.unsure_label.setAccessibleName("Unsure")
         self.setAccessibleName(f"Prediction for {printable(Path(self.path).name)}")
         self.image = QLabel()
         self.image.setFixedSize(THUMBNAIL_PX, THUMBNAIL_PX)
@@ -131,6 +140,8 @@ class PredictionCard(QFrame):
                 self.bars.append(bar)
             grid.setColumnStretch(1, 1)
             column.addLayout(grid)
+            column.addWidget(self.unsure_label)
+        self.set_unsure_below(unsure_below)
         column.addStretch(1)
         picture = QVBoxLayout()
         picture.addWidget(self.image)
@@ -163,6 +174,20 @@ class PredictionCard(QFrame):
         self.heat_button.setChecked(False)
         self.heat_button.setEnabled(False)
         self.heat_button.setToolTip(f"No heat map: {printable(why)}")
+
+    def unsure(self) -> bool:
+        return not self.unsure_label.isHidden()
+
+    def set_unsure_below(self, threshold: float) -> None:
+        """Mark the card unsure when its best probability is below ``threshold``."""
+        if self.error or not self.top or self.top[0][1] >= threshold:
+            self.unsure_label.hide()
+            return
+        text = f"Unsure: {self.top[0][1]:.1%} is below {threshold:.0%}"
+        if self.runner_up is not None:
+            text += f"; runner-up {printable(self.runner_up[0])} ({self.runner_up[1]:.1%})"
+        self.unsure_label.setText(text + ".")
+        self.unsure_label.show()
 
 
 class TryItView(QWidget):
@@ -231,6 +256,18 @@ class TryItView(QWidget):
         image_row.addWidget(self.clear_button)
         image_row.addWidget(QLabel("Classes shown:"))
         image_row.addWidget(self.top_k)
+        self.unsure_below = QDoubleSpinBox()
+        self.unsure_below.setRange(0, 100)
+        self.unsure_below.setDecimals(0)
+        self.unsure_below.setSuffix(" %")
+        self.unsure_below.setValue(50)
+        self.unsure_below.setAccessibleName("Unsure below")
+        self.unsure_below.setToolTip("Mark a prediction unsure, with its runner-up, when its calibrated "
+                                     "probability is below this (set from the model when it loads)")
+        self.unsure_below.valueChanged.connect(
+            lambda value: [card.set_unsure_below(value / 100) for card in self.cards])
+        image_row.addWidget(QLabel("Unsure below:"))
+        image_row.addWidget(self.unsure_below)
         image_row.addSpacing(12)
         image_row.addWidget(self.status, 1)
 
@@ -388,8 +425,11 @@ class TryItView(QWidget):
             return
         self.predictor = predictor
         classes = ", ".join(printable(name) for name in predictor.class_names)
+        calibrated = (f"calibrated, temperature {predictor.temperature:.3g}" if predictor.temperature != 1
+                      else "not calibrated")
         self.model_label.setText(f"{printable(predictor.source)} ({predictor.format}, "
-                                 f"{predictor.image_size} px; classes: {classes})")
+                                 f"{predictor.image_size} px, {calibrated}; classes: {classes})")
+        self.unsure_below.setValue(round(predictor.unsure_below * 100))
         self.modelLoaded.emit(predictor.source)
         waiting, self._waiting = self._waiting, []
         if waiting:
@@ -407,7 +447,7 @@ class TryItView(QWidget):
 
     def _add_card(self, result: dict) -> None:
         self.hint.hide()
-        card = PredictionCard(result)
+        card = PredictionCard(result, self.unsure_below.value() / 100)
         card.heatMapRequested.connect(self._compute_heat_map)
         self._cards_layout.insertWidget(self._cards_layout.count() - 1, card)
         self.cards.append(card)
