@@ -20,8 +20,9 @@ class TemperatureScaling(Callback):
     It runs after :class:`~workbench.engine.callbacks.report.FinalReport`: the validation logits
     of the weights that report scored are reused for the checkpoint holding those weights; only a
     checkpoint with other weights is scored again (its weights are loaded for that and the
-    report's put back after). The weights are ``run.eval_model``'s: with EMA on, the average. ``run.report["calibration"]`` is best.pt's result, with the
-    reliability bins before and after, and goes into summary.json.
+    report's put back after). The weights are ``run.eval_model``'s: with EMA on, the average.
+    ``run.report["calibration"]`` is best.pt's result, with the reliability bins before and
+    after, and goes into summary.json.
 
     Every process computes the same numbers (the final evaluation scores the whole set on each);
     only rank 0 rewrites the checkpoint files. A run without a validation split is not calibrated
