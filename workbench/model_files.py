@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from workbench.model_file_names import FILE_SUFFIXES, metadata_path_for  # noqa: F401 — re-exported
 from workbench.model_limits import (
     MAX_METADATA_CHARS,
     MAX_MODEL_BYTES,
@@ -44,8 +45,6 @@ from workbench.torchscript_trust import check_torchscript_allowed
 METADATA_FORMAT = "workbench-model-1"
 METADATA_KEY = "workbench"  # safetensors header key, ONNX metadata_props key, TorchScript extra file
 TORCHSCRIPT_EXTRA = "workbench.json"
-FILE_SUFFIXES = {"pt": ".pt", "safetensors": ".safetensors", "torchscript": ".torchscript.pt",
-                 "onnx": ".onnx"}
 
 
 @dataclass(frozen=True)
@@ -129,12 +128,6 @@ class ModelMetadata:
 
 def _missing(exc: Exception) -> str:
     return f"no {exc.args[0]!r}" if isinstance(exc, KeyError) else f"damaged ({exc})"
-
-
-def metadata_path_for(path: str | Path) -> Path:
-    """The metadata file written beside an exported model: its full file name plus ``.json``."""
-    path = Path(path)
-    return path.with_name(path.name + ".json")
 
 
 def detect_format(path: str | Path) -> str:

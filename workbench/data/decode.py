@@ -8,7 +8,6 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
-import torch
 from PIL import Image, ImageOps
 
 
@@ -65,6 +64,8 @@ def decode_into(
     Returns the tensor of the images that decoded, the indices into ``paths`` they came from, and
     ``(path, reason)`` for files that failed (e.g. truncated), which are left out.
     """
+    import torch  # here, not at the top: the window decodes thumbnails long before torch is loaded
+
     threads = threads or min(8, os.cpu_count() or 1)
     out = torch.empty((len(paths), 3, size, size), dtype=torch.uint8)
     target = out.numpy()

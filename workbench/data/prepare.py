@@ -5,13 +5,15 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from workbench.config import TrainConfig
-from workbench.data.loader import CachedImages, StreamingImages, cache_bytes, load_images
 from workbench.data.scan import DatasetError, DatasetScan, SkippedFile, scan_image_folder
 from workbench.data.split import stratified_split
 from workbench.resources_path import sample_data_dir
+
+if TYPE_CHECKING:
+    from workbench.data.loader import CachedImages, StreamingImages
 
 NO_VALIDATION_IMAGES = "No images left for validation; add images or raise the validation fraction."
 
@@ -71,6 +73,9 @@ def prepare_data(config: TrainConfig, *, log: Callable[[str], None] = print,
                  pin_memory: bool = False, scan: DatasetScan | None = None) -> PreparedData:
     """Scan (unless ``scan`` of the same folder is given), split and load; decode into memory
     when the set fits ``cache_budget_mb``."""
+    # Here, not at the top: the window splits folders (split_samples) before torch is loaded.
+    from workbench.data.loader import cache_bytes, load_images
+
     if scan is None or scan.root != data_dir_of(config):
         scan = scan_image_folder(data_dir_of(config), config.max_image_megapixels)
     train_samples, val_samples, test_samples = split_dataset(scan, config)

@@ -25,10 +25,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from workbench.export import CHECKPOINTS, FORMATS, ExportError, default_export_path, export_model
-from workbench.export_paths import export_target
+from workbench.export_paths import CHECKPOINTS, FORMATS, ExportError, default_export_path, export_target
 from workbench.gui.offthread import run_in_pool
-from workbench.model_files import FILE_SUFFIXES, metadata_path_for
+from workbench.model_file_names import FILE_SUFFIXES, metadata_path_for
 from workbench.safe_text import printable
 
 FORMAT_NAMES = {
@@ -155,7 +154,12 @@ class ExportDialog(QDialog):
         self._set_busy(True)
         # The global pool, not one owned by the dialog: destroying an owned pool would block the
         # GUI thread until a running export ends.
-        run_in_pool(lambda: export_model(run_dir, fmt, which, out, force),
+        def export():
+            from workbench.export import export_model  # torch: on the pool thread
+
+            return export_model(run_dir, fmt, which, out, force)
+
+        run_in_pool(export,
                     lambda result: self._on_done(0, result, None),
                     lambda error: self._on_done(0, None, error), owner=self)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from PySide6.QtWidgets import QPlainTextEdit
 
 from workbench.engine import events as ev
+from workbench.engine.summary import one_line_summary
 from workbench.session import TrainingSession
 
 
@@ -24,9 +25,7 @@ class RunLog(QPlainTextEdit):
         signals.failed.connect(self._on_failed)
 
     def _on_finished(self, summary: dict) -> None:
-        from workbench.engine.trainer import Trainer
-
-        self.appendPlainText(Trainer.one_line_summary(summary))
+        self.appendPlainText(one_line_summary(summary))
 
     def _on_failed(self, error: ev.Error) -> None:
         self.appendPlainText(f"Error: {error.message}")
