@@ -43,6 +43,12 @@ def make_application(argv: list[str] | None = None) -> QApplication:
 
 def run_app(argv: list[str] | None = None) -> int:
     """Open the window on the last folder used, or the bundled sample dataset, ready to train."""
+    from workbench.gui.system_libraries import check_xcb_libraries
+
+    advice = check_xcb_libraries()  # Qt would abort the process on a missing library, unexplained
+    if advice:
+        print(advice, file=sys.stderr)
+        return 2
     app = make_application(argv)
     from workbench.gui.main_window import MainWindow
 

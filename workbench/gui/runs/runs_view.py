@@ -214,6 +214,11 @@ class RunsView(QWidget):
                                    "another runs folder.")
         elif self.current and self.current["path"] not in {str(r.path) for r in runs}:
             self._clear_details()
+        if runs and self.current is None and not self.selected_paths():
+            # Replaces "No runs … yet" (or a listing error) once there are runs to pick from.
+            self.details.title.setText(f"{len(runs)} run{'s' if len(runs) != 1 else ''} in "
+                                       f"{printable(self.runs_root())}: select one to see it, "
+                                       "several to compare them.")
         self._update_buttons()
         self.runsListed.emit(runs)
 
