@@ -169,6 +169,12 @@ class MainWindow(QMainWindow):
             self.addAction(action)  # shortcuts work whatever has focus
 
         help_menu = self.menuBar().addMenu("&Help")
+        self.guide_action = QAction("&User guide", self, shortcut=QKeySequence.StandardKey.HelpContents)
+        self.guide_action.setToolTip("Epochs, batches, early stopping, choosing settings, every setting")
+        self.guide_action.triggered.connect(lambda: self.show_guide())
+        help_menu.addAction(self.guide_action)
+        self.addAction(self.guide_action)
+        self.form.helpRequested.connect(self.show_guide)
         about = QAction("&About Workbench", self)
         about.triggered.connect(lambda: QMessageBox.about(
             self, "About Workbench", f"Workbench {__version__}\nTrain image classifiers on your own images."))
@@ -184,6 +190,15 @@ class MainWindow(QMainWindow):
         signals.started.connect(lambda e: self.runs_view.run_started(e.run_dir))
         signals.checkpoint.connect(lambda _e: self.export_action.setEnabled(True))
         signals.finished.connect(self._show_results)
+
+    def show_guide(self, anchor: str | None = None):
+        """The user guide, at ``anchor`` (a setting's paragraph: gui.help.setting_anchor)."""
+        from workbench.gui.help import HelpWindow
+
+        if getattr(self, "help_window", None) is None:
+            self.help_window = HelpWindow(self)
+        self.help_window.show_anchor(anchor)
+        return self.help_window
 
     def _try_model(self, path: str) -> None:
         self.try_it.set_model(path)

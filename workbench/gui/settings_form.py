@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import html
 import math
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QFormLayout,
@@ -44,6 +45,7 @@ class SettingsForm(QWidget):
     """
 
     changed = Signal()
+    helpRequested = Signal(str)  # the guide's anchor of the setting whose "?" was clicked
 
     def __init__(self, parent=None, *, engine_loaded: bool = True):
         super().__init__(parent)
@@ -114,10 +116,12 @@ class SettingsForm(QWidget):
                 layout.addWidget(box)
             form = self._forms[path] = forms[s.group]
             if s.kind is bool:
-                form.addRow("", widget)
+                form.addRow(self._label_with_help(path, ""), widget)
             else:
                 shows_unit = s.unit and s.unit.lower() not in s.label.lower()  # not "Epochs (epochs)"
-                form.addRow(f"{s.label} ({s.unit})" if shows_unit else s.label, widget)
+                form.addRow(self._label_with_help(path, f"{s.label} ({s.unit})" if shows_unit else s.label),
+                            widget)
+            widget.setToolTip(f"{widget.toolTip()}\n\nThe ? beside it opens its paragraph in the user guide.")
             self.problem_labels[path] = problem = QLabel()
             problem.setWordWrap(True)
             problem.setStyleSheet(PROBLEM_STYLE)
@@ -133,6 +137,17 @@ class SettingsForm(QWidget):
             elif path == "device":
                 form.addRow("GPUs", self.gpus)
                 form.setRowVisible(self.gpus, self.gpu_count > 1)
+
+    def _label_with_help(self, path: str, text: str) -> QLabel:
+        """The row's label with a "?" link to the setting's paragraph of the user guide."""
+        from workbench.gui.help import setting_anchor
+
+        label = QLabel(f'{html.escape(text)} <a href="{setting_anchor(path)}">?</a>')
+        label.setTextFormat(Qt.TextFormat.RichText)
+        label.setToolTip("Open this setting's paragraph in the user guide")
+        label.linkActivated.connect(self.helpRequested.emit)
+        label.setBuddy(self.widgets[path])
+        return label
 
     def attach_beside(self, path: str, extra: QWidget) -> None:
         """Put ``extra`` (e.g. a button) on the row of setting ``path``, right of its input."""
@@ -247,14 +262,15 @@ class SettingsForm(QWidget):
             per_epoch = iterations_per_epoch(self.n_train // processes, c.batch_size)
             unit = "GPUs" if self.gpu_count > 1 else "processes"
             self.derived.setText(
-                f"{self.n_train} training images ÷ (batch {c.batch_size} × {processes} {unit} = effective "
-                f"batch {c.batch_size * processes}) = {per_epoch} iterations per epoch; {c.epochs} epochs "
-                f"= {per_epoch * c.epochs:,} iterations")
+                f"{_count(self.n_train, 'training image')} ÷ (batch {c.batch_size} × {processes} {unit} = "
+                f"effective batch {c.batch_size * processes}) = {_count(per_epoch, 'iteration')} per epoch; "
+                f"{_count(c.epochs, 'epoch')} = {_count(per_epoch * c.epochs, 'iteration')}")
         elif self.n_train:
             per_epoch = iterations_per_epoch(self.n_train, c.batch_size)
             self.derived.setText(
-                f"{self.n_train} training images ÷ batch {c.batch_size} = {per_epoch} iterations per "
-                f"epoch; {c.epochs} epochs = {per_epoch * c.epochs:,} iterations")
+                f"{_count(self.n_train, 'training image')} ÷ batch {c.batch_size} = "
+                f"{_count(per_epoch, 'iteration')} per epoch; {_count(c.epochs, 'epoch')} = "
+                f"{_count(per_epoch * c.epochs, 'iteration')}")
         else:
             self.derived.setText("Open an image folder to see iterations per epoch.")
         self.notes_label.setText("\n".join(c.notes()))
@@ -297,6 +313,11 @@ def _cuda_device_count() -> int:
     if getattr(sys, "frozen", False) or not torch.cuda.is_available():
         return 0
     return torch.cuda.device_count()
+
+
+def _count(n: int, singular: str) -> str:
+    """"1 iteration", "2 iterations", "1,000 iterations"."""
+    return f"{n:,} {singular}{'' if n == 1 else 's'}"
 
 
 def _field_problems(config: TrainConfig) -> dict[str, str]:

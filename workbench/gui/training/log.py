@@ -6,7 +6,7 @@ from PySide6.QtWidgets import QPlainTextEdit
 
 from workbench.engine import events as ev
 from workbench.engine.summary import one_line_summary
-from workbench.session import TrainingSession
+from workbench.session import TrainingSession, epoch_line
 
 
 class RunLog(QPlainTextEdit):
@@ -21,6 +21,7 @@ class RunLog(QPlainTextEdit):
         signals = session.signals
         signals.reset.connect(self.clear)
         signals.log.connect(self.appendPlainText)
+        signals.epoch.connect(lambda e: self.appendPlainText(epoch_line(e)))  # as the terminal prints
         signals.finished.connect(self._on_finished)
         signals.failed.connect(self._on_failed)
 
