@@ -89,6 +89,7 @@ class ExportDialog(QDialog):
                              "on validation images.")
         self.status.setWordWrap(True)
         self.status.setAccessibleName("Export status")
+        self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)  # copy the path
 
         path_row = QHBoxLayout()
         path_row.addWidget(self.path, 1)
