@@ -21,7 +21,7 @@ from workbench.gui.common import pixmap_from_array
 from workbench.gui.dataset.panel import WARNING_STYLE
 from workbench.gui.offthread import run_in_pool
 
-CELL_PX = 96
+CELL_PX = 88  # the source and 8 variants in one row beside the settings at 1400 px
 CELL_SPACING = 8
 DEBOUNCE_MS = 150
 NO_SAMPLES = "No training images yet: choose an image folder to preview augmentation."
