@@ -55,13 +55,22 @@ def run_app(argv: list[str] | None = None) -> int:
     window = MainWindow()
     window.show()
     if os.environ.get("WORKBENCH_QUIT_WHEN_READY"):
-        # Smoke tests (the test suite, an installed bundle) check the window comes up ready.
-        def report(scan) -> None:
+        # Smoke tests (the test suite, an installed bundle) check the window comes up ready:
+        # the folder scanned and the engine loaded (or either refused).
+        scanned: list = []
+
+        def report(*_args) -> None:
+            loading = not (window.engine.is_loaded or window.engine.error)
+            if not scanned or (scanned[0] is not None and loading):
+                return
+            scan = scanned[0]
             ready = scan is not None and window.start_button.isEnabled()
             print(f"window ready: {ready}; dataset {scan.root if scan else None}", flush=True)
             window.close()
             app.exit(0 if ready else 1)
 
-        window.datasetOpened.connect(report)
+        window.datasetOpened.connect(lambda scan: (scanned.append(scan), report()))
+        window.engine.loaded.connect(report)
+        window.engine.failed.connect(report)
     window.open_dataset(window.last_folder() or sample_data_dir())
     return app.exec()

@@ -18,6 +18,7 @@ import importlib
 import importlib.util
 import os
 import sys
+import threading
 
 from PySide6.QtCore import QObject, Signal
 
@@ -77,10 +78,25 @@ class EngineLoader(QObject):
         self.is_loaded = False
         self.started = False
         self.error: str | None = None
+        self._done = threading.Event()  # set by the pool thread when its imports have ended
 
     def start(self) -> None:
         self.started = True
-        run_in_pool(load_engine, self._on_loaded, self._on_failed, owner=self)
+        done = self._done
+
+        def load() -> int:
+            try:
+                return load_engine()
+            finally:
+                done.set()
+
+        run_in_pool(load, self._on_loaded, self._on_failed, owner=self)
+
+    def wait_for_background_load(self, timeout: float = 120) -> None:
+        """Block until a started load has ended: an interpreter that exits while a thread is
+        still importing torch fails in torch's own clean-up (``'NoneType' object is not callable``)."""
+        if self.started:
+            self._done.wait(timeout)
 
     def load_now(self) -> bool:
         """Wait for the load (the imports block until the pool thread's finish); True if loaded."""

@@ -421,6 +421,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event) -> None:  # noqa: N802 — Qt override
         self.save_settings()
+        self.engine.wait_for_background_load()  # closed within seconds of opening: let torch finish
         if self.controller.running:
             self.controller.stop()
             self.controller.wait(60_000)
