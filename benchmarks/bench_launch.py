@@ -14,9 +14,12 @@ it opens on the sample data), and prints the medians of
 from the page cache before each launch (``posix_fadvise(POSIX_FADV_DONTNEED)`` on each file),
 which is what a reboot does to them, without dropping the rest of the machine's cache.
 
+``--against DIR`` launches another checkout (e.g. ``git worktree add /tmp/before <commit>``) in
+turn with this one, launch by launch, so both meet the same machine load; the ratios compare them.
+
 Needs a display: ``xvfb-run -a -s "-screen 0 1400x900x24" python benchmarks/bench_launch.py``.
 
-    python benchmarks/bench_launch.py [--runs 5] [--json results.json]
+    python benchmarks/bench_launch.py [--runs 5] [--against DIR] [--json results.json]
 """
 
 from __future__ import annotations
@@ -54,21 +57,21 @@ def evict_from_page_cache(folders: list[Path]) -> int:
     return evicted
 
 
-def cached_folders() -> list[Path]:
+def cached_folders(root: Path) -> list[Path]:
     paths = {Path(sysconfig.get_paths()[key]).resolve() for key in ("stdlib", "purelib", "platlib")}
     paths.add(Path(sys.base_prefix).resolve() / "lib")
-    paths.add(ROOT / "workbench")
-    paths.add(ROOT / "resources")
+    paths.add(root / "workbench")
+    paths.add(root / "resources")
     return sorted(p for p in paths if p.exists())
 
 
-def launch_once(cold: bool) -> dict:
+def launch_once(cold: bool, root: Path = ROOT) -> dict:
     with tempfile.TemporaryDirectory() as home:
         env = dict(os.environ, XDG_CONFIG_HOME=f"{home}/config", XDG_DATA_HOME=f"{home}/data",
-                   XDG_CACHE_HOME=f"{home}/cache", PYTHONPATH=str(ROOT))
+                   XDG_CACHE_HOME=f"{home}/cache", PYTHONPATH=str(root))
         if cold:
             os.sync()
-            evict_from_page_cache(cached_folders())
+            evict_from_page_cache(cached_folders(root))
         env["BENCH_LAUNCH_T0"] = repr(time.time())
         done = subprocess.run([sys.executable, __file__, "--child"], env=env, capture_output=True,
                               text=True, timeout=CHILD_TIMEOUT_S)
@@ -134,6 +137,7 @@ def child() -> int:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--against", type=Path, help="another checkout, launched in turn with this one")
     parser.add_argument("--json", help="also write the figures to this file")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -141,15 +145,27 @@ def main() -> int:
         return child()
     if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
         raise SystemExit("needs a display: run under xvfb-run -a -s '-screen 0 1400x900x24'")
-    launch_once(cold=False)  # the first launch after a change compiles .pyc files: not measured
+    trees = {"this": ROOT} | ({"against": args.against.resolve()} if args.against else {})
+    for root in trees.values():
+        launch_once(cold=False, root=root)  # the first launch after a change compiles .pyc files
     results: dict[str, dict] = {}
     for mode in ("cold", "warm"):
-        runs = [launch_once(cold=(mode == "cold")) for _ in range(args.runs)]
-        results[mode] = {key: statistics.median(r[key] for r in runs) for key in runs[0]}
-        results[mode]["runs"] = runs
-    print(f"{'':6} {'visible s':>10} {'ready s':>9} {'longest stall ms':>17}   (median of {args.runs})")
-    for mode, r in results.items():
-        print(f"{mode:6} {r['visible_s']:10.2f} {r['ready_s']:9.2f} {r['longest_stall_ms']:17.0f}")
+        runs: dict[str, list[dict]] = {name: [] for name in trees}
+        for _ in range(args.runs):
+            for name, root in trees.items():
+                runs[name].append(launch_once(cold=(mode == "cold"), root=root))
+        for name, done in runs.items():
+            row = {key: statistics.median(r[key] for r in done) for key in done[0]}
+            results[f"{mode} {name}"] = {**row, "runs": done}
+    print(f"{'':13} {'visible s':>10} {'ready s':>9} {'longest stall ms':>17}   (median of {args.runs})")
+    for label, r in results.items():
+        print(f"{label:13} {r['visible_s']:10.2f} {r['ready_s']:9.2f} {r['longest_stall_ms']:17.0f}")
+    if args.against:
+        for mode in ("cold", "warm"):
+            this, other = results[f"{mode} this"], results[f"{mode} against"]
+            print(f"{mode}: visible {this['visible_s'] / other['visible_s']:.2f} × and ready "
+                  f"{this['ready_s'] / other['ready_s']:.2f} × the other checkout's")
+    print(f"load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1) + "\n")
     return 0
