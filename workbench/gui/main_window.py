@@ -373,10 +373,17 @@ class MainWindow(QMainWindow):
         problems = self.form.problems()
         return problems[0] if problems else None
 
+    def paintEvent(self, event) -> None:  # noqa: N802 — Qt override
+        super().paintEvent(event)
+        QTimer.singleShot(0, self._load_engine)  # once the window is on screen, not before
+
     def showEvent(self, event) -> None:  # noqa: N802 — Qt override
         super().showEvent(event)
+        QTimer.singleShot(1000, self._load_engine)  # where nothing is painted (a hidden screen)
+
+    def _load_engine(self) -> None:
         if not self.engine.is_loaded and not self.engine.started:
-            QTimer.singleShot(0, self.engine.start)  # once the window is on screen
+            self.engine.start()
 
     def _on_engine_loaded(self, gpus: int) -> None:
         self.form.set_engine_loaded(gpus)
