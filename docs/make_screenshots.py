@@ -50,6 +50,10 @@ def views(window) -> None:
     """The five views after two short runs on the sample data."""
     window.open_dataset(sample_data_dir())
     wait(window.datasetOpened, 30_000)
+    if not window.engine.is_loaded:
+        wait(window.engine.loaded, 120_000)  # torch loads in the background; the preview needs it
+    if window.preview.last_result is None:
+        wait(window.preview.previewUpdated, 60_000)
     settle(2500)  # thumbnails and augmentation previews arrive off-thread
     window.grab().save(str(DOCS / "dataset.png"))
 
@@ -185,8 +189,10 @@ def main() -> int:
     tmp = tempfile.mkdtemp()
     window = MainWindow(settings=QSettings(f"{tmp}/settings.ini", QSettings.Format.IniFormat))
     window.runs_view.set_runs_root(f"{tmp}/runs")
-    window.resize(1500, 950)
+    window.resize(1400, 900)  # the window's own default size
     window.show()
+    if "--reliability" in sys.argv or "--heatmap" in sys.argv:
+        window.engine.load_now()  # these start a run at once: Start waits for torch
     if "--reliability" in sys.argv:
         reliability(window)
         window.close()
@@ -202,6 +208,7 @@ def main() -> int:
     else:
         window.open_dataset(sample_data_dir())
         wait(window.datasetOpened, 30_000)
+        window.engine.load_now()
     if "--search" in sys.argv:
         search(window)
     else:

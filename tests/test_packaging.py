@@ -19,13 +19,15 @@ def test_a_built_wheel_carries_the_sample_dataset(tmp_path):
                     str(tmp_path / "site"), str(wheel)], check=True, capture_output=True)
     probe = ("import workbench, workbench.resources_path as r; d = r.sample_data_dir(); "
              "print(workbench.__file__); print(d); print(len(list(d.glob('*/*.jpg')))); "
-             "print(sorted(p.name for p in r.resources_dir().glob('**/workbench*.*')))")
+             "print(sorted(p.name for p in r.resources_dir().glob('**/workbench*.*'))); "
+             "print((r.resources_dir() / 'help' / 'guide.html').is_file())")
     out = subprocess.run([sys.executable, "-c", probe], env={"PYTHONPATH": str(tmp_path / "site")},
                          cwd=tmp_path, capture_output=True, text=True, check=True).stdout.splitlines()
     assert out[0].startswith(str(tmp_path / "site"))  # the installed copy, not this checkout
     assert out[1].startswith(str(tmp_path / "site")) and int(out[2]) == 400
     for name in ("workbench.desktop", "workbench.png", "workbench.svg", "workbench-512.png"):
         assert name in out[3]  # the icons and the desktop entry travel with the package
+    assert out[4] == "True"  # and the user guide the Help menu opens
 
 
 # --- the installers: one version source, one name, the same icons on every platform -------------

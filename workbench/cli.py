@@ -17,7 +17,7 @@ from pathlib import Path
 
 from workbench import __version__
 from workbench.config import ConfigError, TrainConfig, all_settings
-from workbench.session import format_duration
+from workbench.session import epoch_line, format_duration
 from workbench.setting import Setting
 
 
@@ -311,10 +311,7 @@ class ProgressPrinter:
                        f"ETA {format_duration(self.session.eta())}")
 
     def _epoch(self, e) -> None:
-        val = ("no validation" if e.val_loss is None
-               else f"val loss {e.val_loss:.4f} acc {e.val_acc:.1%}")
-        self._print(f"Epoch {e.epoch}/{e.epochs}: train loss {e.train_loss:.4f} acc {e.train_acc:.1%} | "
-                    f"{val} | lr {e.lr:.2e} | {e.images_per_sec:.0f} img/s | {e.seconds:.1f}s")
+        self._print(epoch_line(e))
 
     def _draw(self, text: str) -> None:
         self.stream.write("\r\033[K" + text)

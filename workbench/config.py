@@ -34,7 +34,7 @@ class ConfigError(ValueError):
 
 
 def _model_names() -> tuple[str, ...]:
-    from workbench.models import MODEL_NAMES  # models import torch: only when the list is asked for
+    from workbench.model_registry import MODEL_NAMES  # not workbench.models, which imports torch
 
     return MODEL_NAMES
 

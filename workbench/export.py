@@ -34,7 +34,7 @@ from workbench.data.decode import load_image
 from workbench.data.prepare import data_dir_of, split_samples
 from workbench.data.scan import scan_image_folder
 from workbench.engine.checkpoint import load_checkpoint
-from workbench.export_paths import ExportError, default_export_path, export_target
+from workbench.export_paths import CHECKPOINTS, FORMATS, ExportError, default_export_path, export_target
 from workbench.model_files import (
     METADATA_KEY,
     TORCHSCRIPT_EXTRA,
@@ -59,8 +59,6 @@ from workbench.torchscript_trust import record_trusted
 __all__ = ["CHECKPOINTS", "FORMATS", "ExportError", "ExportResult", "default_export_path",
            "export_model"]
 
-FORMATS = ("pt", "safetensors", "torchscript", "onnx")
-CHECKPOINTS = ("best", "last")
 TOLERANCE = 1e-4  # max abs logit difference allowed for float32
 _CHECK_IMAGES = 8  # validation images compared; not 2, the ONNX export's example batch size
 _EXAMPLE_BATCH = 2

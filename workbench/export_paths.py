@@ -10,12 +10,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from workbench.model_files import FILE_SUFFIXES, metadata_path_for
+from workbench.model_file_names import FILE_SUFFIXES, metadata_path_for
 from workbench.runs import has_run_layout
 
 # What training writes into a run folder (workbench.runs documents the layout); exports go in
 # exports/ or anywhere else.
 RUN_FILES = ("config.json", "summary.json", "metrics.csv", "train.log", "scan_report.json")
+# Here rather than in workbench.export (which re-exports them) so the window can list them
+# without loading torch.
+FORMATS = ("pt", "safetensors", "torchscript", "onnx")
+CHECKPOINTS = ("best", "last")
 
 
 class ExportError(Exception):

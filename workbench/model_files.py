@@ -33,6 +33,7 @@ import torch
 
 from workbench.config import TrainConfig
 from workbench.engine.calibration import MAX_TEMPERATURE, MIN_TEMPERATURE
+from workbench.model_file_names import FILE_SUFFIXES, metadata_path_for  # noqa: F401 — re-exported
 from workbench.model_limits import (
     MAX_METADATA_CHARS,
     MAX_MODEL_BYTES,
@@ -49,8 +50,6 @@ METADATA_FORMAT = "workbench-model-1"
 DEFAULT_UNSURE_BELOW = TrainConfig.__dataclass_fields__["unsure_below"].default
 METADATA_KEY = "workbench"  # safetensors header key, ONNX metadata_props key, TorchScript extra file
 TORCHSCRIPT_EXTRA = "workbench.json"
-FILE_SUFFIXES = {"pt": ".pt", "safetensors": ".safetensors", "torchscript": ".torchscript.pt",
-                 "onnx": ".onnx"}
 
 
 @dataclass(frozen=True)
@@ -158,12 +157,6 @@ def _number_in(value: Any, low: float, high: float, what: str) -> float:
 
 def _missing(exc: Exception) -> str:
     return f"no {exc.args[0]!r}" if isinstance(exc, KeyError) else f"damaged ({exc})"
-
-
-def metadata_path_for(path: str | Path) -> Path:
-    """The metadata file written beside an exported model: its full file name plus ``.json``."""
-    path = Path(path)
-    return path.with_name(path.name + ".json")
 
 
 def detect_format(path: str | Path) -> str:

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import functools
 import urllib.error
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from torch import nn
 
 from workbench import timm_models
+
+# The specs, layer groups and names live in model_registry, which the window reads before torch loads.
+from workbench.model_registry import MODEL_NAMES, MODELS, LayerGroup, ModelSpec  # noqa: F401
 from workbench.timm_models import is_timm
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -21,62 +23,6 @@ SCRATCH_STD = (0.5, 0.5, 0.5)
 
 class WeightsError(RuntimeError):
     """Pretrained or local weights could not be obtained or do not fit the model."""
-
-
-# A layer group: its name and the parameter-name prefixes (module paths, or a parameter's own
-# name) it holds.
-LayerGroup = tuple[str, tuple[str, ...]]
-
-
-@dataclass(frozen=True)
-class ModelSpec:
-    name: str
-    head: str  # dotted path of the final Linear layer, replaced for N classes
-    trainable_with_frozen_backbone: str  # parameter-name prefix left trainable while frozen
-    description: str
-    # The backbone's layer groups from the input (stem) to the last stage; the head (every
-    # parameter under trainable_with_frozen_backbone) is the group after them. Gradual unfreezing
-    # releases them from the top and layer-wise learning rates decay along them.
-    layers: tuple[LayerGroup, ...] = ()
-    # The builder's keyword for stochastic depth ("" where the architecture has none).
-    drop_path_kwarg: str = ""
-
-
-def _stages(parent: str, *stages: tuple[str, range]) -> tuple[LayerGroup, ...]:
-    """Groups of consecutive children of ``parent`` (``features.0`` …), one per stage."""
-    return tuple((name, tuple(f"{parent}.{i}" for i in blocks)) for name, blocks in stages)
-
-
-# Stages end where the resolution halves (as ResNet's layer1-4 do: 1/4 … 1/32 of the input); the
-# layer that halves it opens the stage, as timm groups ConvNeXt's downsampling layers.
-_RESNET = (("stem", ("conv1", "bn1")), *((f"layer{i}", (f"layer{i}",)) for i in range(1, 5)))
-_SPECS = [
-    ModelSpec("small_cnn", "head.2", "head.", "Small built-in CNN (~0.1 M params) for quick runs",
-              _stages("features", *((f"block{i + 1}", range(i, i + 1)) for i in range(4)))),
-    ModelSpec("resnet18", "fc", "fc.", "ResNet-18", _RESNET),
-    ModelSpec("resnet50", "fc", "fc.", "ResNet-50", _RESNET),
-    ModelSpec("mobilenet_v3_small", "classifier.3", "classifier.", "MobileNetV3 small",
-              _stages("features", ("stem", range(0, 1)), ("stage1", range(1, 2)), ("stage2", range(2, 4)),
-                      ("stage3", range(4, 9)), ("stage4", range(9, 13)))),
-    ModelSpec("mobilenet_v3_large", "classifier.3", "classifier.", "MobileNetV3 large",
-              _stages("features", ("stem", range(0, 2)), ("stage1", range(2, 4)), ("stage2", range(4, 7)),
-                      ("stage3", range(7, 13)), ("stage4", range(13, 17)))),
-    ModelSpec("efficientnet_b0", "classifier.1", "classifier.", "EfficientNet-B0",
-              _stages("features", ("stem", range(0, 2)), ("stage1", range(2, 3)), ("stage2", range(3, 4)),
-                      ("stage3", range(4, 6)), ("stage4", range(6, 9))), "stochastic_depth_prob"),
-    ModelSpec("convnext_tiny", "classifier.2", "classifier.", "ConvNeXt tiny",
-              _stages("features", ("stem", range(0, 1)), ("stage1", range(1, 2)), ("stage2", range(2, 4)),
-                      ("stage3", range(4, 6)), ("stage4", range(6, 8))), "stochastic_depth_prob"),
-    ModelSpec("regnet_y_400mf", "fc", "fc.", "RegNetY 400MF",
-              (("stem", ("stem",)), *((f"block{i}", (f"trunk_output.block{i}",)) for i in range(1, 5)))),
-    # Per encoder block, as timm's layer decay does; the final LayerNorm goes with the last block.
-    ModelSpec("vit_b_16", "heads.head", "heads.", "Vision Transformer B/16",
-              (("embed", ("class_token", "conv_proj", "encoder.pos_embedding")),
-               *((f"encoder_layer_{i}", (f"encoder.layers.encoder_layer_{i}",)) for i in range(11)),
-               ("encoder_layer_11", ("encoder.layers.encoder_layer_11", "encoder.ln")))),
-]
-MODELS: dict[str, ModelSpec] = {spec.name: spec for spec in _SPECS}
-MODEL_NAMES: tuple[str, ...] = tuple(MODELS)
 
 
 class SmallCNN(nn.Module):
@@ -133,7 +79,7 @@ def drop_path_problem(name: str) -> list[str]:
     spec = MODELS.get(name)
     if spec is None or spec.drop_path_kwarg:
         return []
-    have = ", ".join(s.name for s in _SPECS if s.drop_path_kwarg)
+    have = ", ".join(s.name for s in MODELS.values() if s.drop_path_kwarg)
     return [f"{name} has no stochastic depth (drop path); leave it unset, or choose an architecture "
             f"that has it ({have})"]
 

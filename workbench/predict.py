@@ -15,9 +15,9 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
-from torchvision.datasets.folder import IMG_EXTENSIONS
 
 from workbench.data.decode import fit_image, load_image
+from workbench.data.scan import IMG_EXTENSIONS
 from workbench.model_files import LoadedModel, ModelMetadata, load_model_file
 
 _BATCH = 32  # images per forward pass: bounds memory for large folders

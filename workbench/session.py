@@ -62,6 +62,14 @@ def format_duration(seconds: float | None) -> str:
     return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
 
 
+def epoch_line(e: ev.EpochEnd) -> str:
+    """The one line an epoch gets in a log (the terminal's and the window's)."""
+    val = ("no validation" if e.val_loss is None
+           else f"val loss {e.val_loss:.4f} acc {e.val_acc:.1%}")
+    return (f"Epoch {e.epoch}/{e.epochs}: train loss {e.train_loss:.4f} acc {e.train_acc:.1%} | "
+            f"{val} | lr {e.lr:.2e} | {e.images_per_sec:.0f} img/s | {e.seconds:.1f}s")
+
+
 class TrainingSession:
     """The state of the current (or last) run as its events tell it."""
 

@@ -274,3 +274,12 @@ def test_upper_case_extensions_are_images(make_tree, write_image):
     scan = scan_image_folder(root, threads=2)
     assert scan.class_counts() == {"a": 2, "b": 2}
     assert sorted(scan.samples["all"]) == sorted(ImageFolder(str(root)).samples)
+
+
+def test_the_image_extensions_are_torchvisions():
+    # Spelled out in scan.py so that scanning a folder does not import torchvision (seconds).
+    from torchvision.datasets.folder import IMG_EXTENSIONS as TORCHVISION
+
+    from workbench.data.scan import IMG_EXTENSIONS
+
+    assert IMG_EXTENSIONS == TORCHVISION

@@ -35,6 +35,7 @@ def window(qtbot, qapp, tmp_path):
     win = MainWindow(settings=settings)
     qtbot.addWidget(win)
     win.show()
+    win.engine.load_now()  # torch and the engine, which a real launch loads in the background
     yield win
     if win.controller.running:
         win.controller.stop()

@@ -60,12 +60,16 @@ def test_derived_iteration_figures_follow_the_settings(qtbot, window):
 def test_invalid_settings_are_shown_inline_and_block_start(qtbot, window):
     _open(qtbot, window, sample_data_dir())
     window.form.batch_size.setValue(1000)
-    assert "larger than the 320 training images" in window.form.problems_label.text()
-    window.start_button.click()
+    beside = window.form.problem_labels["batch_size"]  # on the batch size's own row, in view
+    assert "larger than the 320 training images" in beside.text() and not beside.isHidden()
+    assert window.form.problems_label.text() == ""  # not repeated at the foot of the form
+    assert not window.start_button.isEnabled()
+    assert "larger than the 320 training images" in window.start_button.toolTip()
+    window.start_training()  # Ctrl+Return or a script: refused the same way
     assert not window.controller.running
     assert "Cannot start" in window.statusBar().currentMessage()
     window.form.batch_size.setValue(16)
-    assert window.form.problems_label.text() == ""
+    assert beside.text() == "" and beside.isHidden() and window.start_button.isEnabled()
     window.form.epochs.setValue(3)
     window.form.patience.setValue(5)
     assert "early stopping cannot trigger" in window.form.notes_label.text()

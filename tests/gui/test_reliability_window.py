@@ -67,7 +67,10 @@ def test_a_folder_that_cannot_be_trained_on_is_refused_with_the_reason(qtbot, wi
     assert _open(qtbot, window, make(tmp_path / "data")) is None
     error = window.dataset_panel._error
     assert error.isVisible() and reason in error.text()
-    window.start_button.click()
+    assert not window.start_button.isEnabled()
+    tip = window.start_button.toolTip()
+    assert tip.startswith("Cannot start: the image folder cannot be trained on:") and reason in tip
+    window.start_training()
     assert not window.controller.running
     message = window.statusBar().currentMessage()
     assert message.startswith("Cannot start: the image folder cannot be trained on:") and reason in message
@@ -83,13 +86,13 @@ def test_settings_out_of_range_cannot_be_entered_and_the_rest_are_refused_inline
     assert form.model.currentData() != "resnet9000"  # the list offers known models only
     assert not any("unknown model" in p for p in form.problems())
     form.batch_size.setValue(500)
-    assert "batch size 500 is larger than the 52 training images" in form.problems_label.text()
-    window.start_button.click()
+    assert "batch size 500 is larger than the 52 training images" in form.problem_labels["batch_size"].text()
+    window.start_training()
     assert not window.controller.running and "Cannot start" in window.statusBar().currentMessage()
     form.batch_size.setValue(8)
     form.epochs.setValue(2)
     form.patience.setValue(4)
-    assert form.problems_label.text() == ""
+    assert form.problems_label.text() == "" and form.problem_labels["batch_size"].text() == ""
     assert "Patience 4 ≥ epochs 2: early stopping cannot trigger." in form.notes_label.text()
 
 

@@ -27,6 +27,21 @@ def load_image(path: str, size: int) -> np.ndarray:
         return fit_image(im, size)
 
 
+def load_image_for_display(path: str, size: int) -> np.ndarray:
+    """The centre square for a person to look at, about ``size`` px: as :func:`load_image`, except
+    that a smaller picture is enlarged a whole number of times with nearest-neighbour, so its
+    pixels stay sharp squares instead of a bilinear blur (an 8×8 digit becomes 56×56 blocks)."""
+    with Image.open(path) as im:
+        im = _to_rgb(ImageOps.exif_transpose(im))
+        w, h = im.size
+        side = min(w, h)
+        if side * 2 > size:
+            return fit_image(im, size)
+        factor = size // side
+        box = ((w - side) // 2, (h - side) // 2, (w - side) // 2 + side, (h - side) // 2 + side)
+        return np.asarray(im.resize((side * factor, side * factor), Image.NEAREST, box=box), dtype=np.uint8)
+
+
 def fit_image(im: Image.Image, size: int) -> np.ndarray:
     """An opened image as the model sees it: EXIF orientation, RGB, centre square crop, resized.
 
@@ -68,7 +83,9 @@ def decode_into(
     Returns the tensor of the images that decoded, the indices into ``paths`` they came from, and
     ``(path, reason)`` for files that failed (e.g. truncated), which are left out.
     """
-    import torch  # here: the disk cache's fill processes import this module for load_image alone
+    # Here, not at the top: the window decodes thumbnails long before torch is loaded, and the disk
+    # cache's fill processes import this module for load_image alone.
+    import torch
 
     threads = threads or min(8, os.cpu_count() or 1)
     out = torch.empty((len(paths), 3, size, size), dtype=torch.uint8)

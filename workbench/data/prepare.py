@@ -6,14 +6,16 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from workbench.config import TrainConfig
 from workbench.data.disk_cache import DecodedFolder, open_or_fill
-from workbench.data.loader import CachedImages, MappedImages, StreamingImages, cache_bytes, load_images
 from workbench.data.scan import DatasetError, DatasetScan, SkippedFile, scan_image_folder
 from workbench.data.split import stratified_split
 from workbench.resources_path import sample_data_dir
+
+if TYPE_CHECKING:
+    from workbench.data.loader import CachedImages, MappedImages, StreamingImages
 
 NO_VALIDATION_IMAGES = "No images left for validation; add images or raise the validation fraction."
 
@@ -74,6 +76,9 @@ def prepare_data(config: TrainConfig, *, log: Callable[[str], None] = print,
     """Scan (unless ``scan`` of the same folder is given), split and load: decoded into memory
     when the set fits ``cache_budget_mb``, else read from the disk cache (filled first unless a
     run before filled it), else decoded from disk every epoch."""
+    # Here, not at the top: the window splits folders (split_samples) before torch is loaded.
+    from workbench.data.loader import MappedImages, cache_bytes, load_images
+
     if scan is None or scan.root != data_dir_of(config):
         scan = scan_image_folder(data_dir_of(config), config.max_image_megapixels)
     train_samples, val_samples, test_samples = split_dataset(scan, config)

@@ -21,6 +21,10 @@ from PIL import Image, UnidentifiedImageError
 from workbench.data import scan_index
 from workbench.data.processes import run_chunks, worker_processes
 
+# torchvision.datasets.folder.IMG_EXTENSIONS, spelled out: importing torchvision takes seconds (it
+# loads torch and torch._dynamo), and scanning a folder needs neither (a test keeps the two equal).
+IMG_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp")
+
 SPLIT_NAMES = ("train", "val", "test")
 # The app's own megapixel limit (TrainConfig.max_image_megapixels) decides which images are too big;
 # Pillow's warning between its limit and twice it would only repeat that on the console. Its error

@@ -43,19 +43,34 @@ def make_application(argv: list[str] | None = None) -> QApplication:
 
 def run_app(argv: list[str] | None = None) -> int:
     """Open the window on the last folder used, or the bundled sample dataset, ready to train."""
+    from workbench.gui.system_libraries import check_xcb_libraries
+
+    advice = check_xcb_libraries()  # Qt would abort the process on a missing library, unexplained
+    if advice:
+        print(advice, file=sys.stderr)
+        return 2
     app = make_application(argv)
     from workbench.gui.main_window import MainWindow
 
     window = MainWindow()
     window.show()
     if os.environ.get("WORKBENCH_QUIT_WHEN_READY"):
-        # Smoke tests (the test suite, an installed bundle) check the window comes up ready.
-        def report(scan) -> None:
+        # Smoke tests (the test suite, an installed bundle) check the window comes up ready:
+        # the folder scanned and the engine loaded (or either refused).
+        scanned: list = []
+
+        def report(*_args) -> None:
+            loading = not (window.engine.is_loaded or window.engine.error)
+            if not scanned or (scanned[0] is not None and loading):
+                return
+            scan = scanned[0]
             ready = scan is not None and window.start_button.isEnabled()
             print(f"window ready: {ready}; dataset {scan.root if scan else None}", flush=True)
             window.close()
             app.exit(0 if ready else 1)
 
-        window.datasetOpened.connect(report)
+        window.datasetOpened.connect(lambda scan: (scanned.append(scan), report()))
+        window.engine.loaded.connect(report)
+        window.engine.failed.connect(report)
     window.open_dataset(window.last_folder() or sample_data_dir())
     return app.exec()

@@ -9,18 +9,25 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMessageBox, QSplitter, QTabWidget
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QSplitter,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from workbench import __version__
 from workbench.config import ConfigError, TrainConfig
-
-# Imported here, before the window shows: a first import inside the worker thread would run
-# extension-module initialisation (torch, torchvision) under the GIL and freeze the window.
 from workbench.engine import events as ev
-from workbench.engine import trainer as _trainer  # noqa: F401
+from workbench.engine.summary import one_line_summary
 from workbench.gui.dataset.tab import DatasetTab
+from workbench.gui.engine_loader import EngineLoader, engine_imported
 from workbench.gui.report_action import ReportSaver
 from workbench.gui.results.view import ResultsView
 from workbench.gui.runs.export_dialog import ExportDialog
@@ -50,6 +57,11 @@ class MainWindow(QMainWindow):
         self.remembered = WindowSettings(self.settings)
         self.summary: dict | None = None
         self.last_error: str | None = None
+        # Torch and the engine load in the background once the window is on screen (see
+        # gui/engine_loader.py); until then the folder and the settings work and Start waits.
+        self.engine = EngineLoader(self)
+        self.engine.loaded.connect(self._on_engine_loaded)
+        self.engine.failed.connect(lambda _message: self._update_buttons(self.controller.running))
         self._build_widgets()
         self._build_menus()
         self._wire_session()
@@ -66,7 +78,7 @@ class MainWindow(QMainWindow):
 
     # Construction -----------------------------------------------------------------------------
     def _build_widgets(self) -> None:
-        self.settings_panel = SettingsPanel()
+        self.settings_panel = SettingsPanel(engine_loaded=engine_imported())
         self.form = self.settings_panel.form
         self.folder_edit = self.settings_panel.folder_edit
         self.start_button = self.settings_panel.start_button
@@ -116,9 +128,19 @@ class MainWindow(QMainWindow):
                               (self.search_view, "Search"), (self.runs_view, "Runs"),
                               (self.try_it, "Try it")):
             self.tabs.addTab(widget, title)
+        self.sample_banner = QLabel()
+        self.sample_banner.setAccessibleName("Sample data notice")
+        self.sample_banner.setStyleSheet("QLabel { background: palette(alternate-base); border: 1px "
+                                         "solid palette(mid); border-radius: 4px; padding: 6px; }")
+        self.sample_banner.hide()
+        right = QWidget()
+        column = QVBoxLayout(right)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addWidget(self.sample_banner)
+        column.addWidget(self.tabs, 1)
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(self.settings_panel)
-        self.splitter.addWidget(self.tabs)
+        self.splitter.addWidget(right)
         self.splitter.setStretchFactor(1, 1)
         self.setCentralWidget(self.splitter)
         self.device_label = QLabel("")
@@ -164,6 +186,12 @@ class MainWindow(QMainWindow):
             self.addAction(action)  # shortcuts work whatever has focus
 
         help_menu = self.menuBar().addMenu("&Help")
+        self.guide_action = QAction("&User guide", self, shortcut=QKeySequence.StandardKey.HelpContents)
+        self.guide_action.setToolTip("Epochs, batches, early stopping, choosing settings, every setting")
+        self.guide_action.triggered.connect(lambda: self.show_guide())
+        help_menu.addAction(self.guide_action)
+        self.addAction(self.guide_action)
+        self.form.helpRequested.connect(self.show_guide)
         about = QAction("&About Workbench", self)
         about.triggered.connect(lambda: QMessageBox.about(
             self, "About Workbench", f"Workbench {__version__}\nTrain image classifiers on your own images."))
@@ -180,6 +208,15 @@ class MainWindow(QMainWindow):
         signals.checkpoint.connect(lambda _e: self.export_action.setEnabled(True))
         signals.started.connect(lambda _e: self.report_action.setEnabled(True))
         signals.finished.connect(self._show_results)
+
+    def show_guide(self, anchor: str | None = None):
+        """The user guide, at ``anchor`` (a setting's paragraph: gui.help.setting_anchor)."""
+        from workbench.gui.help import HelpWindow
+
+        if getattr(self, "help_window", None) is None:
+            self.help_window = HelpWindow(self)
+        self.help_window.show_anchor(anchor)
+        return self.help_window
 
     def _try_model(self, path: str) -> None:
         self.try_it.set_model(path)
@@ -201,9 +238,11 @@ class MainWindow(QMainWindow):
         self.dataset_tab.open_folder(path, self.form.config().max_image_megapixels)
 
     def _on_scanned(self, scan, error: str | None) -> None:
+        self._show_sample_banner(scan)
         if scan is None:
             self.form.set_training_count(None)
             self.statusBar().showMessage(error)
+            self._update_buttons(self.controller.running)
             self.datasetOpened.emit(None)
             return
         self.remembered.remember_folder(scan.root)
@@ -213,6 +252,17 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"{scan.num_images} images in {len(scan.class_names)} classes: "
                                      f"{scan.root}")
         self.datasetOpened.emit(scan)
+
+    def _show_sample_banner(self, scan) -> None:
+        """Say so while the bundled sample data is open (a first launch opens it unasked)."""
+        if scan is None or Path(scan.root).resolve() != sample_data_dir().resolve():
+            self.sample_banner.hide()
+            return
+        counts = list(scan.class_counts().values())
+        size = (f"{len(counts)} shapes × {counts[0]} images" if len(set(counts)) == 1
+                else f"{scan.num_images} images of {len(counts)} shapes")
+        self.sample_banner.setText(f"Sample data: {size} — open your own folder with Ctrl+O")
+        self.sample_banner.show()
 
     def _on_settings_changed(self) -> None:
         count = self.dataset_tab.show_split(self.form.config())
@@ -236,6 +286,9 @@ class MainWindow(QMainWindow):
     # Training ------------------------------------------------------------------------------------
     def start_training(self) -> None:
         if self.controller.running:
+            return
+        if not self.engine.load_now():  # the button waits for it; a shortcut or a test may not
+            self.statusBar().showMessage(f"Cannot start: {self._start_blocker()}")
             return
         problems = self.form.problems()
         if self.scan is None:
@@ -300,7 +353,7 @@ class MainWindow(QMainWindow):
             self._error_box = failure_dialog(self, outcome.error, self.retry_with_batch_size)
         else:
             self.summary = outcome.summary
-            self.statusBar().showMessage(_trainer.Trainer.one_line_summary(outcome.summary))
+            self.statusBar().showMessage(one_line_summary(outcome.summary))
         self.runFinished.emit(outcome.summary)
 
     def retry_with_batch_size(self, batch_size: int) -> None:
@@ -318,10 +371,41 @@ class MainWindow(QMainWindow):
             collector.busy = lambda: controller.running
 
     def _update_buttons(self, running: bool) -> None:
-        self.settings_panel.set_running(running)
-        self.start_action.setEnabled(not running)
+        blocked = None if running else self._start_blocker()
+        self.settings_panel.set_running(running, blocked)
+        self.start_action.setEnabled(not running and blocked is None)
         self.stop_action.setEnabled(running)
-        self.find_lr_action.setEnabled(not running)
+        self.find_lr_action.setEnabled(not running and self.engine.is_loaded)
+        self.settings_panel.find_lr_button.setEnabled(not running and self.engine.is_loaded)
+
+    def _start_blocker(self) -> str | None:
+        """Why Start cannot be pressed now (shown in its tooltip), or None."""
+        if self.engine.error:
+            return f"PyTorch could not be loaded: {self.engine.error}"
+        if not self.engine.is_loaded:
+            return "loading PyTorch and the models…"
+        if self.scan is None:
+            error = self.dataset_tab.error
+            return (f"the image folder cannot be trained on: {error}" if error
+                    else "open an image folder first")
+        problems = self.form.problems()
+        return problems[0] if problems else None
+
+    def paintEvent(self, event) -> None:  # noqa: N802 — Qt override
+        super().paintEvent(event)
+        QTimer.singleShot(0, self._load_engine)  # once the window is on screen, not before
+
+    def showEvent(self, event) -> None:  # noqa: N802 — Qt override
+        super().showEvent(event)
+        QTimer.singleShot(1000, self._load_engine)  # where nothing is painted (a hidden screen)
+
+    def _load_engine(self) -> None:
+        if not self.engine.is_loaded and not self.engine.started:
+            self.engine.start()
+
+    def _on_engine_loaded(self, gpus: int) -> None:
+        self.form.set_engine_loaded(gpus)
+        self._on_settings_changed()  # counts the parameters and enables Start
 
     # Export ------------------------------------------------------------------------------------
     def export_model_dialog(self, run_dir: str | None = None) -> ExportDialog | None:
@@ -366,6 +450,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event) -> None:  # noqa: N802 — Qt override
         self.save_settings()
+        self.engine.wait_for_background_load()  # closed within seconds of opening: let torch finish
         if self.controller.running:
             self.controller.stop()
             self.controller.wait(60_000)

@@ -3,6 +3,8 @@ shown again from their metrics, and several runs overlaid to compare them."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QGridLayout, QWidget
@@ -17,9 +19,29 @@ BEST_PEN = pg.mkPen("#2ca02c", width=1.5, style=pg.QtCore.Qt.PenStyle.DashLine)
 STOP_PEN = pg.mkPen("#d62728", width=1.5, style=pg.QtCore.Qt.PenStyle.DotLine)
 
 
-def curve_plot(title: str, accessible: str, y_label: str, x_label: str = "epoch") -> pg.PlotWidget:
-    """A plot with the window's look: grid, axis labels, legend."""
-    widget = pg.PlotWidget(title=title)
+class WholeNumberAxis(pg.AxisItem):
+    """An axis of epochs or iterations: ticks at whole numbers only (a 2-epoch run gets 1 and 2,
+    not 1.2, 1.4 …), labelled without decimals."""
+
+    def tickValues(self, minVal, maxVal, size):  # noqa: N802, N803 — pyqtgraph override
+        levels = [(spacing, [v for v in values if float(v).is_integer()])
+                  for spacing, values in super().tickValues(minVal, maxVal, size) if spacing >= 1]
+        levels = [(spacing, values) for spacing, values in levels if values]
+        if not levels and math.isfinite(minVal) and math.isfinite(maxVal):
+            whole = list(range(math.ceil(minVal), math.floor(maxVal) + 1))
+            levels = [(1.0, [float(v) for v in whole])] if whole else []
+        return levels
+
+    def tickStrings(self, values, scale, spacing):  # noqa: N802 — pyqtgraph override
+        return [f"{round(v * scale):,}" for v in values]
+
+
+def curve_plot(title: str, accessible: str, y_label: str, x_label: str = "epoch",
+               fraction: bool = False) -> pg.PlotWidget:
+    """A plot with the window's look: grid, axis labels, whole-number x ticks, a legend under the
+    plot (never over the curves), and ranges that follow the data with some room around it.
+    ``fraction``: values in 0–1 (accuracy), whose range never pads past them."""
+    widget = pg.PlotWidget(title=title, axisItems={"bottom": WholeNumberAxis("bottom")})
     widget.setAccessibleName(accessible)
     widget.setToolTip(title)
     widget.showGrid(x=True, y=True, alpha=0.2)
@@ -27,9 +49,17 @@ def curve_plot(title: str, accessible: str, y_label: str, x_label: str = "epoch"
         # Grid lines at major ticks only: minor-tick grids make each redraw ~5× slower, which
         # would stall the event loop at every live update.
         widget.getAxis(axis).setStyle(maxTickLevel=0)
+    # Plain numbers: an SI prefix turned a loss of 0.4-0.8 into "loss (x0.001)" with ticks at 400, 800.
+    widget.getAxis("left").enableAutoSIPrefix(False)
     widget.setLabel("left", y_label)
     widget.setLabel("bottom", x_label)
-    widget.addLegend(offset=(-10, 10))
+    plot = widget.getPlotItem()
+    plot.getViewBox().setDefaultPadding(0.08)
+    if fraction:
+        plot.getViewBox().setLimits(yMin=-0.02, yMax=1.02)
+    legend = pg.LegendItem(colCount=3)
+    plot.layout.addItem(legend, 4, 1)  # the row under the x axis: outside the data
+    plot.legend = legend  # plot(name=…) adds curves to it
     widget.setMinimumHeight(160)
     return widget
 
@@ -42,12 +72,9 @@ class TrainingPlots(QWidget):
     def __init__(self, parent=None, *, epoch_only: bool = False):
         super().__init__(parent)
         self.loss_plot = curve_plot("Loss per epoch", "Loss plot", "loss")
-        self.acc_plot = curve_plot("Accuracy per epoch", "Accuracy plot", "accuracy")
+        self.acc_plot = curve_plot("Accuracy per epoch", "Accuracy plot", "accuracy", fraction=True)
         self.iter_plot = curve_plot("Training loss per iteration", "Iteration loss plot", "loss", "iteration")
         self.lr_plot = curve_plot("Learning rate", "Learning rate plot", "learning rate", "iteration")
-        self.acc_plot.setYRange(0, 1)
-        # A constant learning rate would otherwise auto-range to ±400 × 1e-3 around its value.
-        self.lr_plot.getAxis("left").enableAutoSIPrefix(False)
         self.curves = {
             "train_loss": self.loss_plot.plot(pen=TRAIN_PEN, symbol="o", symbolSize=5, name="train"),
             "val_loss": self.loss_plot.plot(pen=VAL_PEN, symbol="o", symbolSize=5, name="validation"),
@@ -184,9 +211,9 @@ class RunComparisonPlots(QWidget):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.plots = {key: curve_plot(f"{title} per epoch", f"{title} of the compared runs", y_label)
+        self.plots = {key: curve_plot(f"{title} per epoch", f"{title} of the compared runs", y_label,
+                                      fraction=key == "val_acc")
                       for key, title, y_label in COMPARED_METRICS}
-        self.plots["val_acc"].setYRange(0, 1)
         self.curves: dict[str, dict[str, pg.PlotDataItem]] = {key: {} for key in self.plots}
         layout = QGridLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import html
 import math
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QFormLayout,
@@ -27,6 +28,13 @@ TIPS = {
     "advanced": "Show the settings most runs leave at their defaults.",
 }
 _AUGMENT = "augment."
+PROBLEM_STYLE = "color: #d62728;"
+# The setting a cross-field problem of TrainConfig.problems() is shown beside, by what its text
+# says (per-field problems come keyed by their field from problems_of); the rest stay at the foot.
+PROBLEM_ROWS = (("unknown model", "model"), ("pretrained weights", "model"), ("image size", "model"),
+                ("weights file", "weights_path"), ("leave no images to train on", "val_fraction"),
+                ("early stopping needs", "early_stopping"), ("schedule needs", "schedule"),
+                ("batch size", "batch_size"))
 
 
 class SettingsForm(QWidget):
@@ -37,9 +45,13 @@ class SettingsForm(QWidget):
     """
 
     changed = Signal()
+    helpRequested = Signal(str)  # the guide's anchor of the setting whose "?" was clicked
 
-    def __init__(self, parent=None):
+    def __init__(self, parent=None, *, engine_loaded: bool = True):
         super().__init__(parent)
+        # Until torch is loaded (the window loads it after it appears), the form shows no GPU
+        # count and checks no cross-field problems (the model's own need torch).
+        self.engine_loaded = engine_loaded
         self.n_train: int | None = None
         self.param_counts: dict[str, int] = {}
         self._data_dir: str | None = None  # chosen in the Dataset panel, not here
@@ -60,7 +72,7 @@ class SettingsForm(QWidget):
         self.derived.setAccessibleName("Iterations per epoch")
         self.derived.setToolTip(TIPS["iteration"])
         # The number of processes is how a run is launched (torchrun), not a TrainConfig field.
-        self.gpu_count = _cuda_device_count()
+        self.gpu_count = _cuda_device_count() if engine_loaded else 0
         self.gpus = QSpinBox()
         self.gpus.setRange(1, max(self.gpu_count, 1))
         self.gpus.setToolTip(TIPS["gpus"])
@@ -72,7 +84,8 @@ class SettingsForm(QWidget):
         self.problems_label = QLabel()
         self.problems_label.setWordWrap(True)
         self.problems_label.setAccessibleName("Settings problems")
-        self.problems_label.setStyleSheet("color: #d62728;")
+        self.problems_label.setStyleSheet(PROBLEM_STYLE)
+        self.problem_labels: dict[str, QLabel] = {}  # beside each setting, shown when it has one
         self.notes_label = QLabel()
         self.notes_label.setWordWrap(True)
         self.notes_label.setAccessibleName("Settings notes")
@@ -103,10 +116,18 @@ class SettingsForm(QWidget):
                 layout.addWidget(box)
             form = self._forms[path] = forms[s.group]
             if s.kind is bool:
-                form.addRow("", widget)
+                form.addRow(self._label_with_help(path, ""), widget)
             else:
                 shows_unit = s.unit and s.unit.lower() not in s.label.lower()  # not "Epochs (epochs)"
-                form.addRow(f"{s.label} ({s.unit})" if shows_unit else s.label, widget)
+                form.addRow(self._label_with_help(path, f"{s.label} ({s.unit})" if shows_unit else s.label),
+                            widget)
+            widget.setToolTip(f"{widget.toolTip()}\n\nThe ? beside it opens its paragraph in the user guide.")
+            self.problem_labels[path] = problem = QLabel()
+            problem.setWordWrap(True)
+            problem.setStyleSheet(PROBLEM_STYLE)
+            problem.setAccessibleName(f"Problem with {s.label}")
+            form.addRow("", problem)
+            form.setRowVisible(problem, False)
             if s.advanced:
                 self._advanced_rows.append((form, widget))
             if path == "model":
@@ -116,6 +137,17 @@ class SettingsForm(QWidget):
             elif path == "device":
                 form.addRow("GPUs", self.gpus)
                 form.setRowVisible(self.gpus, self.gpu_count > 1)
+
+    def _label_with_help(self, path: str, text: str) -> QLabel:
+        """The row's label with a "?" link to the setting's paragraph of the user guide."""
+        from workbench.gui.help import setting_anchor
+
+        label = QLabel(f'{html.escape(text)} <a href="{setting_anchor(path)}">?</a>')
+        label.setTextFormat(Qt.TextFormat.RichText)
+        label.setToolTip("Open this setting's paragraph in the user guide")
+        label.linkActivated.connect(self.helpRequested.emit)
+        label.setBuddy(self.widgets[path])
+        return label
 
     def attach_beside(self, path: str, extra: QWidget) -> None:
         """Put ``extra`` (e.g. a button) on the row of setting ``path``, right of its input."""
@@ -147,6 +179,17 @@ class SettingsForm(QWidget):
     def _show_advanced(self, shown: bool) -> None:
         for form, widget in self._advanced_rows:
             form.setRowVisible(widget, shown)
+        if self.problem_labels:
+            self._show_problems()
+
+    def set_engine_loaded(self, gpu_count: int) -> None:
+        """Torch is loaded: show the GPUs setting if there are several, check every problem."""
+        self.engine_loaded = True
+        self.gpu_count = gpu_count
+        self.gpus.setRange(1, max(gpu_count, 1))
+        self.gpus.setValue(max(gpu_count, 1))
+        self._forms["device"].setRowVisible(self.gpus, gpu_count > 1)
+        self._refresh()
 
     def _inputs(self) -> list[QWidget]:
         return [*self.widgets.values(), self.gpus]
@@ -219,18 +262,45 @@ class SettingsForm(QWidget):
             per_epoch = iterations_per_epoch(self.n_train // processes, c.batch_size)
             unit = "GPUs" if self.gpu_count > 1 else "processes"
             self.derived.setText(
-                f"{self.n_train} training images ÷ (batch {c.batch_size} × {processes} {unit} = effective "
-                f"batch {c.batch_size * processes}) = {per_epoch} iterations per epoch; {c.epochs} epochs "
-                f"= {per_epoch * c.epochs:,} iterations")
+                f"{_count(self.n_train, 'training image')} ÷ (batch {c.batch_size} × {processes} {unit} = "
+                f"effective batch {c.batch_size * processes}) = {_count(per_epoch, 'iteration')} per epoch; "
+                f"{_count(c.epochs, 'epoch')} = {_count(per_epoch * c.epochs, 'iteration')}")
         elif self.n_train:
             per_epoch = iterations_per_epoch(self.n_train, c.batch_size)
             self.derived.setText(
-                f"{self.n_train} training images ÷ batch {c.batch_size} = {per_epoch} iterations per "
-                f"epoch; {c.epochs} epochs = {per_epoch * c.epochs:,} iterations")
+                f"{_count(self.n_train, 'training image')} ÷ batch {c.batch_size} = "
+                f"{_count(per_epoch, 'iteration')} per epoch; {_count(c.epochs, 'epoch')} = "
+                f"{_count(per_epoch * c.epochs, 'iteration')}")
         else:
             self.derived.setText("Open an image folder to see iterations per epoch.")
         self.notes_label.setText("\n".join(c.notes()))
-        self.problems_label.setText("\n".join("• " + p for p in self.problems()))
+        self._show_problems()
+
+    def problems_by_setting(self) -> dict[str, list[str]]:
+        """``problems()`` by the setting each is shown beside; "" for those that belong to none."""
+        config = self.config()
+        keyed = {value: path for path, value in _field_problems(config).items()}
+        out: dict[str, list[str]] = {}
+        for problem in self.problems():
+            path = keyed.get(problem) or next((row for words, row in PROBLEM_ROWS if words in problem), "")
+            out.setdefault(path if path in self.widgets else "", []).append(problem)
+        return out
+
+    def _show_problems(self) -> None:
+        """Each problem beside its setting (while that row is shown), the others at the foot."""
+        placed = self.problems_by_setting() if self.engine_loaded else {}
+        advanced = self.show_advanced.isChecked()
+        hidden = {id(w) for _f, w in self._advanced_rows} if not advanced else set()
+        left = list(placed.get("", []))
+        for path, label in self.problem_labels.items():
+            problems = placed.get(path, [])
+            widget = self.widgets[path]
+            row_shown = id(widget) not in hidden and id(widget.parentWidget()) not in hidden
+            label.setText("\n".join(problems) if row_shown else "")
+            if not row_shown:
+                left.extend(problems)
+            self._forms[path].setRowVisible(label, bool(problems) and row_shown)
+        self.problems_label.setText("\n".join("• " + p for p in left))
 
 
 def _cuda_device_count() -> int:
@@ -243,6 +313,21 @@ def _cuda_device_count() -> int:
     if getattr(sys, "frozen", False) or not torch.cuda.is_available():
         return 0
     return torch.cuda.device_count()
+
+
+def _count(n: int, singular: str) -> str:
+    """"1 iteration", "2 iterations", "1,000 iterations"."""
+    return f"{n:,} {singular}{'' if n == 1 else 's'}"
+
+
+def _field_problems(config: TrainConfig) -> dict[str, str]:
+    """The per-field problems of the settings and the augmentation settings, by dotted path."""
+    from workbench.setting import problems_of
+
+    out = dict(problems_of(config))
+    if isinstance(config.augment, AugmentConfig):
+        out.update({_AUGMENT + k: v for k, v in problems_of(config.augment).items()})
+    return out
 
 
 def _value(config: TrainConfig, path: str):

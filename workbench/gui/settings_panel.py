@@ -7,11 +7,13 @@ from PySide6.QtWidgets import QHBoxLayout, QLineEdit, QPushButton, QScrollArea, 
 from workbench.gui.offthread import run_in_pool
 from workbench.gui.settings_form import SettingsForm
 
+START_TIP = "Train with these settings (Ctrl+Return)"
+
 
 class SettingsPanel(QWidget):
     """Widgets only; the window connects them. Counts a model's parameters off the GUI thread."""
 
-    def __init__(self, parent=None):
+    def __init__(self, parent=None, *, engine_loaded: bool = True):
         super().__init__(parent)
         self.folder_edit = QLineEdit()
         self.folder_edit.setAccessibleName("Image folder")
@@ -21,7 +23,7 @@ class SettingsPanel(QWidget):
         self.browse_button = QPushButton("Open…")
         self.browse_button.setAccessibleName("Choose image folder")
         self.browse_button.setToolTip("Choose the image folder (Ctrl+O)")
-        self.form = SettingsForm()
+        self.form = SettingsForm(engine_loaded=engine_loaded)
         self.find_lr_button = QPushButton("Find…")
         self.find_lr_button.setAccessibleName("Find learning rate")
         self.find_lr_button.setToolTip("Sweep the learning rate over a few batches and suggest one "
@@ -29,7 +31,7 @@ class SettingsPanel(QWidget):
         self.form.attach_beside("lr", self.find_lr_button)
         self.start_button = QPushButton("Start training")
         self.start_button.setAccessibleName("Start training")
-        self.start_button.setToolTip("Train with these settings (Ctrl+Return)")
+        self.start_button.setToolTip(START_TIP)
         self.stop_button = QPushButton("Stop")
         self.stop_button.setAccessibleName("Stop training")
         self.stop_button.setToolTip("Stop after the current batch and keep the best checkpoint (Esc)")
@@ -49,18 +51,24 @@ class SettingsPanel(QWidget):
         buttons.addWidget(self.stop_button, 1)
         column.addLayout(buttons)
 
-    def set_running(self, running: bool) -> None:
-        self.start_button.setEnabled(not running)
+    def set_running(self, running: bool, blocked: str | None = None) -> None:
+        """``blocked``: why Start cannot be pressed now (its tooltip says so), or None."""
+        self.start_button.setEnabled(not running and blocked is None)
+        self.start_button.setToolTip(f"Cannot start: {blocked}" if blocked and not running else START_TIP)
         self.stop_button.setEnabled(running)
         self.form.setEnabled(not running)
 
     def count_parameters(self, classes: int) -> None:
         """Show the chosen model's parameter count (built once per model, on a pool thread)."""
-        from workbench.models import parameter_count
-
         config = self.form.config()
-        if config.model in self.form.param_counts or config.problems():
+        if not self.form.engine_loaded or config.model in self.form.param_counts or config.problems():
             return
         model, size = config.model, config.image_size
-        run_in_pool(lambda: (model, parameter_count(model, classes, size)),
+
+        def count():
+            from workbench.models import parameter_count
+
+            return model, parameter_count(model, classes, size)
+
+        run_in_pool(count,
                     lambda result: self.form.set_parameter_count(*result), None, owner=self)

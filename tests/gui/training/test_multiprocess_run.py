@@ -69,7 +69,7 @@ def test_gpus_setting_shows_with_several_gpus_and_gives_the_effective_batch(qtbo
     assert form.derived.text() == ("320 training images ÷ (batch 32 × 4 GPUs = effective batch 128) = "
                                    "3 iterations per epoch; 10 epochs = 30 iterations")
     form.batch_size.setValue(100)
-    assert "larger than the 80 training images per process" in form.problems_label.text()
+    assert "larger than the 80 training images per process" in form.problem_labels["batch_size"].text()
     form.device.setCurrentIndex(form.device.findData("cpu"))
     assert form.processes() == 1 and form.derived.text().startswith("320 training images ÷ batch 100")
 

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QFrame,
     QGridLayout,
+    QHBoxLayout,
     QHeaderView,
     QLabel,
     QScrollArea,
@@ -33,6 +34,8 @@ CLASS_TITLE_PX = 120
 CONTENT_MARGIN = 8
 # Past this many classes, a strip per class is more scrolling than insight; the chart still shows all.
 MAX_THUMBNAIL_CLASSES = 40
+# Up to this many classes the chart sits beside the examples; more need its full width.
+CHART_BESIDE_MAX_CLASSES = 8
 # Counts printed over the bars only while they stay legible.
 MAX_VALUE_LABELS = 30
 IMBALANCE_WARNING_RATIO = 1.5  # the threshold DatasetScan.report() warns at
@@ -116,9 +119,24 @@ class DatasetPanel(QWidget):
         layout = QVBoxLayout(content)
         layout.setContentsMargins(CONTENT_MARGIN, CONTENT_MARGIN, CONTENT_MARGIN, CONTENT_MARGIN)
         layout.setSpacing(10)
-        for widget in (self._header, self._error, self._imbalance, self._empty, self._chart,
-                       self._examples_title, self._examples, self._examples_note,
-                       self._skipped_title, self._skipped):
+        for widget in (self._header, self._error, self._imbalance, self._empty):
+            layout.addWidget(widget)
+        # A few classes: the chart beside the examples, so at 1400×900 every class's strip and the
+        # augmentation preview under the panel fit without scrolling; many: the chart above them,
+        # full width, where its bars stay legible.
+        self._chart_above = QVBoxLayout()
+        layout.addLayout(self._chart_above)
+        examples = QVBoxLayout()
+        for widget in (self._examples_title, self._examples, self._examples_note):
+            examples.addWidget(widget)
+        examples.addStretch(1)
+        self._beside = QHBoxLayout()
+        self._beside.addLayout(examples)
+        self._chart_beside = QVBoxLayout()
+        self._beside.addLayout(self._chart_beside, 1)
+        layout.addLayout(self._beside)
+        self._place_chart(beside=True)
+        for widget in (self._skipped_title, self._skipped):
             layout.addWidget(widget)
         layout.addStretch(1)
         # The panel can be taller than its window (many classes, many skipped files): scroll.
@@ -136,7 +154,15 @@ class DatasetPanel(QWidget):
         self.clear()
 
     def sizeHint(self) -> QSize:
-        return QSize(620, 760)
+        return QSize(620, 420)
+
+    def _place_chart(self, beside: bool) -> None:
+        target, other = ((self._chart_beside, self._chart_above) if beside
+                         else (self._chart_above, self._chart_beside))
+        if target.indexOf(self._chart) < 0:
+            other.removeWidget(self._chart)
+            target.addWidget(self._chart, 0, Qt.AlignmentFlag.AlignTop)
+        self._chart.setMinimumWidth(260 if beside else 0)
 
     def clear(self) -> None:
         """Back to the empty state; thumbnails still being decoded are dropped."""
@@ -188,6 +214,7 @@ class DatasetPanel(QWidget):
             self._empty.show()
 
         self._set_bars(list(counts), list(counts.values()))
+        self._place_chart(beside=len(counts) <= CHART_BESIDE_MAX_CLASSES)
         self._chart.show()
         self._show_skipped(scan)
         self._start_thumbnails(scan)

@@ -17,15 +17,22 @@ from PySide6.QtWidgets import (
 )
 
 from workbench.config import TrainConfig
-from workbench.data.preview import augmentation_preview
 from workbench.gui.common import pixmap_from_array
 from workbench.gui.dataset.panel import WARNING_STYLE
 from workbench.gui.offthread import run_in_pool
 
-CELL_PX = 96
+CELL_PX = 88  # the source and 8 variants in one row beside the settings at 1400 px
 CELL_SPACING = 8
 DEBOUNCE_MS = 150
 NO_SAMPLES = "No training images yet: choose an image folder to preview augmentation."
+
+
+def augmentation_preview(*args, **kwargs) -> dict:
+    """:func:`workbench.data.preview.augmentation_preview`, imported on first use: it needs torch,
+    which the window loads in the background after it appears."""
+    from workbench.data.preview import augmentation_preview as make
+
+    return make(*args, **kwargs)
 
 
 def _make_preview(kwargs: dict) -> dict:

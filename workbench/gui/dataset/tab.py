@@ -54,7 +54,8 @@ class DatasetTab(QSplitter):
 
     def _on_refused(self, message: str) -> None:
         self.scan, self.error = None, message
-        self.panel.show_error(message)
+        self.panel.show_error(message)  # which drops the previous folder's thumbnails
+        self.preview.set_samples([], [])  # and its augmentation preview
         self.audit.set_scan(None)
         self.scanned.emit(None, message)
 

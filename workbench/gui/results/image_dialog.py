@@ -37,7 +37,7 @@ class ImageDialog(QDialog):
         self._open = True
         dpr = self.devicePixelRatioF()
         decode_later(path, round(LARGE_SIZE * dpr), dpr, self._on_decoded, owner=self, pool=pool,
-                     wanted=lambda: self._open)
+                     wanted=lambda: self._open, sharp=True)
 
     def _on_decoded(self, pixmap, error: str) -> None:
         if pixmap is None:

@@ -6,7 +6,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QGridLayout, QLabel
 
-from workbench.engine.trainer import Trainer
+from workbench.engine.summary import one_line_summary
 
 DASH = "—"
 DETAIL_KEYS = ("Best epoch", "Validation loss", "Validation accuracy", "Epochs run",
@@ -74,7 +74,7 @@ class SummaryBlock:
 
     def show(self, s: dict) -> None:
         status = str(s.get("status") or "").capitalize()
-        line = Trainer.one_line_summary(s)
+        line = one_line_summary(s)
         self.label.setText(f"{status} — {line}" if status else line)
         best = s.get("best_metrics") or {}
         d = self.details

@@ -25,11 +25,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from workbench.export import CHECKPOINTS, FORMATS, ExportError, default_export_path, export_model
-from workbench.export_paths import export_target
+from workbench.export_paths import CHECKPOINTS, FORMATS, ExportError, default_export_path, export_target
 from workbench.gui.common import open_folder
 from workbench.gui.offthread import run_in_pool
-from workbench.model_files import FILE_SUFFIXES, metadata_path_for
+from workbench.model_file_names import FILE_SUFFIXES, metadata_path_for
 from workbench.safe_text import printable
 
 FORMAT_NAMES = {
@@ -91,6 +90,7 @@ class ExportDialog(QDialog):
                              "on validation images.")
         self.status.setWordWrap(True)
         self.status.setAccessibleName("Export status")
+        self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)  # copy the path
 
         path_row = QHBoxLayout()
         path_row.addWidget(self.path, 1)
@@ -156,7 +156,12 @@ class ExportDialog(QDialog):
         self._set_busy(True)
         # The global pool, not one owned by the dialog: destroying an owned pool would block the
         # GUI thread until a running export ends.
-        run_in_pool(lambda: export_model(run_dir, fmt, which, out, force),
+        def export():
+            from workbench.export import export_model  # torch: on the pool thread
+
+            return export_model(run_dir, fmt, which, out, force)
+
+        run_in_pool(export,
                     lambda result: self._on_done(0, result, None),
                     lambda error: self._on_done(0, None, error), owner=self)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QPlainTextEdit, QTabWidget, QVBoxLayout, QWidget
 
 from workbench.gui.common import bold_label
@@ -24,6 +25,7 @@ class RunDetails(QWidget):
         self.title = bold_label("")
         self.title.setWordWrap(True)
         self.title.setAccessibleName("Selected run")
+        self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.plots = TrainingPlots(epoch_only=True)
         self.results = ResultsView()
         self.config_text = QPlainTextEdit()

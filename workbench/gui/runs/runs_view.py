@@ -14,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, QThreadPool, Signal
-from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtGui import QAction, QGuiApplication, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFileDialog,
@@ -127,6 +127,12 @@ class RunsView(QWidget):
         header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
         self.table.itemSelectionChanged.connect(self._on_selection)
         QShortcut(QKeySequence.StandardKey.Delete, self.table, self.delete_selected)
+        # Run folders live in a hidden user-data folder: their paths can be copied (right-click, Ctrl+C).
+        self.copy_path_action = QAction("Copy path", self.table, shortcut=QKeySequence.StandardKey.Copy)
+        self.copy_path_action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+        self.copy_path_action.triggered.connect(self.copy_selected_paths)
+        self.table.addAction(self.copy_path_action)
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
 
         self.rerun_button = action_button("Re-run", "Re-run", "Train again with this run's settings and "
                                           "image folder (loads them into the settings form)", self._rerun)
@@ -246,11 +252,23 @@ class RunsView(QWidget):
                                    "another runs folder.")
         elif self.current and self.current["path"] not in {str(r.path) for r in runs}:
             self._clear_details()
+        if runs and self.current is None and not self.selected_paths():
+            # Replaces "No runs … yet" (or a listing error) once there are runs to pick from.
+            self.details.title.setText(f"{len(runs)} run{'s' if len(runs) != 1 else ''} in "
+                                       f"{printable(self.runs_root())}: select one to see it, "
+                                       "several to compare them.")
         self._update_buttons()
         if self._select_when_listed:
             wanted, self._select_when_listed = self._select_when_listed, []
             self.select_runs(wanted)
         self.runsListed.emit(runs)
+
+    def copy_selected_paths(self) -> str:
+        """Put the selected runs' folders on the clipboard, one per line; what was copied."""
+        text = "\n".join(self.selected_paths())
+        if text:
+            QGuiApplication.clipboard().setText(text)
+        return text
 
     # Selection, opening and comparing -------------------------------------------------------
     def selected_paths(self) -> list[str]:

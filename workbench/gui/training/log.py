@@ -5,7 +5,8 @@ from __future__ import annotations
 from PySide6.QtWidgets import QPlainTextEdit
 
 from workbench.engine import events as ev
-from workbench.session import TrainingSession
+from workbench.engine.summary import one_line_summary
+from workbench.session import TrainingSession, epoch_line
 
 
 class RunLog(QPlainTextEdit):
@@ -20,13 +21,12 @@ class RunLog(QPlainTextEdit):
         signals = session.signals
         signals.reset.connect(self.clear)
         signals.log.connect(self.appendPlainText)
+        signals.epoch.connect(lambda e: self.appendPlainText(epoch_line(e)))  # as the terminal prints
         signals.finished.connect(self._on_finished)
         signals.failed.connect(self._on_failed)
 
     def _on_finished(self, summary: dict) -> None:
-        from workbench.engine.trainer import Trainer
-
-        self.appendPlainText(Trainer.one_line_summary(summary))
+        self.appendPlainText(one_line_summary(summary))
 
     def _on_failed(self, error: ev.Error) -> None:
         self.appendPlainText(f"Error: {error.message}")

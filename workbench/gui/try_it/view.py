@@ -14,6 +14,7 @@ answers a question naming the risk (:mod:`workbench.torchscript_trust`).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QThreadPool, Signal
 from PySide6.QtWidgets import (
@@ -36,9 +37,10 @@ from workbench.data.decode import load_image
 from workbench.gui.common import action_button, bold_label, pixmap_from_array
 from workbench.gui.dataset.panel import ERROR_STYLE, WARNING_STYLE
 from workbench.gui.offthread import run_in_pool
-from workbench.predict import Predictor, UnreadableImagesError, expand_image_paths
+
+if TYPE_CHECKING:
+    from workbench.predict import Predictor
 from workbench.safe_text import printable
-from workbench.torchscript_trust import UntrustedTorchScriptError
 
 THUMBNAIL_PX = 128
 CHUNK = 16  # images per pool task: results appear as they are ready, not all at the end
@@ -49,6 +51,8 @@ DROP_HINT = ("Drop images or folders of images here, or click “Add images…�
 
 def classify_images(predictor: Predictor, paths: list[str], top_k: int) -> list[dict]:
     """Top-k of each image plus a thumbnail, as plain values; unreadable images get an ``error``."""
+    from workbench.predict import UnreadableImagesError  # loaded with the model, off the GUI thread
+
     skipped: dict[str, str] = {}
     try:
         predictions = predictor.predict(paths, top_k, on_skip=skipped.__setitem__)
@@ -208,6 +212,8 @@ class TryItView(QWidget):
         self._model_source: str | None = None
         self._follow_current_run = True  # until the user picks a model themselves
         self._waiting: list[str] = []  # images that arrived while the model was loading
+        self._positions: dict[str, list[int]] = {}  # queued images' places in the order given
+        self._next_position = 0
         self._outstanding = 0  # classify tasks not back yet
         self._load_request = 0
         self._generation = 0  # bumped by clear(): results of older requests are dropped
@@ -324,6 +330,9 @@ class TryItView(QWidget):
         self._load_request += 1
 
         def load():
+            from workbench.predict import Predictor
+            from workbench.torchscript_trust import UntrustedTorchScriptError
+
             try:
                 return Predictor.load(source, trust_torchscript=trust_torchscript)
             except UntrustedTorchScriptError as exc:
@@ -333,7 +342,7 @@ class TryItView(QWidget):
         run_in_pool(load, lambda p: self._on_loaded(request, p, None),
                     lambda error: self._on_loaded(request, None, error), owner=self, pool=self._pool)
 
-    def _ask_trust(self, source: str, refusal: UntrustedTorchScriptError) -> None:
+    def _ask_trust(self, source: str, refusal: Exception) -> None:
         """Ask before running a foreign TorchScript file's code; No is the default answer."""
         self.model_label.setText(f"Not loaded: {printable(source)} is a TorchScript file from "
                                  "elsewhere (waiting for your answer).")
@@ -373,10 +382,17 @@ class TryItView(QWidget):
 
     def add_images(self, paths: list[str | Path]) -> None:
         """Classify these files (folders: the images in them); a card per image appears when done."""
-        files, missing = expand_image_paths(paths)
-        for path, reason in missing:
-            self._add_card({"path": path, "top": None, "thumbnail": None, "error": reason})
-        files = [str(f) for f in files]
+        from workbench.predict import expand_image_paths  # loaded at start-up, in the background
+
+        files = []
+        for item in paths:  # one at a time: each card takes its place in the order given
+            found, missing = expand_image_paths([item])
+            for path, reason in missing:
+                self._add_card({"path": path, "top": None, "thumbnail": None, "error": reason})
+            for path in map(str, found):
+                self._next_position += 1
+                self._positions.setdefault(path, []).append(self._next_position)
+                files.append(path)
         if not files:
             self._report_progress()
             return
@@ -393,6 +409,7 @@ class TryItView(QWidget):
             card.deleteLater()
         self.cards = []
         self._waiting = []
+        self._positions = {}
         self.hint.show()
         self._generation += 1
         self._outstanding = 0
@@ -413,6 +430,8 @@ class TryItView(QWidget):
     def _on_loaded(self, request: int, predictor, error) -> None:
         if request != self._load_request:
             return  # another model was chosen meanwhile
+        from workbench.torchscript_trust import UntrustedTorchScriptError  # loaded by load()
+
         if isinstance(predictor, UntrustedTorchScriptError):
             self._ask_trust(self._model_source, predictor)
             return
@@ -446,11 +465,19 @@ class TryItView(QWidget):
         self._report_progress()
 
     def _add_card(self, result: dict) -> None:
+        """Place the card where its image was given, however late its result arrives."""
         self.hint.hide()
         card = PredictionCard(result, self.unsure_below.value() / 100)
         card.heatMapRequested.connect(self._compute_heat_map)
-        self._cards_layout.insertWidget(self._cards_layout.count() - 1, card)
-        self.cards.append(card)
+        queued = self._positions.get(card.path)
+        if queued:
+            card.position = queued.pop(0)
+        else:
+            self._next_position += 1
+            card.position = self._next_position
+        index = sum(1 for other in self.cards if other.position < card.position)
+        self._cards_layout.insertWidget(1 + index, card)  # after the (hidden) hint
+        self.cards.insert(index, card)
 
     def _compute_heat_map(self, card: PredictionCard) -> None:
         """The card's top class's heat map over its thumbnail, computed on the model's pool."""
