@@ -325,7 +325,7 @@ class TrainConfig:
 
     def problems(self) -> list[str]:
         """Every reason this configuration cannot be used (empty when valid)."""
-        from workbench.models import model_problems  # models import torch: defer
+        from workbench.model_registry import model_problems  # no torch (the window checks settings early)
 
         bad = problems_of(self)  # type, range and choices of each field, from its Setting
         out: list[str] = []
@@ -334,7 +334,7 @@ class TrainConfig:
             # An unknown name (built-in or timm:NAME, with close matches) or the model's constraints.
             out.extend(model_problems(self.model, self.image_size, self.pretrained))
         if not bad.keys() & {"model", "drop_path"} and self.drop_path is not None:
-            from workbench.models import drop_path_problem
+            from workbench.model_registry import drop_path_problem
 
             out.extend(drop_path_problem(self.model))
         if "weights_path" not in bad:

@@ -59,3 +59,33 @@ _SPECS = [
 ]
 MODELS: dict[str, ModelSpec] = {spec.name: spec for spec in _SPECS}
 MODEL_NAMES: tuple[str, ...] = tuple(MODELS)
+TIMM_PREFIX = "timm:"  # here, not in timm_models: importing that module imports torch
+
+
+def model_problems(name: str, image_size: int, pretrained: bool) -> list[str]:
+    """Why ``name`` is not a model (unknown name), or the constraints it puts on the settings."""
+    if name.startswith(TIMM_PREFIX):
+        from workbench import timm_models  # timm (and torch) only for a timm name
+
+        return timm_models.problems(name, pretrained)
+    if name not in MODELS:
+        return [f"unknown model {name!r}; choose one of {', '.join(MODEL_NAMES)}, or "
+                f"{TIMM_PREFIX}NAME for an architecture of the timm library"]
+    if name == "vit_b_16":
+        if pretrained and image_size != 224:
+            return ["vit_b_16 with pretrained weights needs image size 224"]
+        if image_size % 16:
+            return ["vit_b_16 needs an image size divisible by 16"]
+    if name == "small_cnn" and pretrained:
+        return ["small_cnn has no pretrained weights; train it from scratch"]
+    return []
+
+
+def drop_path_problem(name: str) -> list[str]:
+    """Why stochastic depth cannot be set for ``name`` (empty when it can)."""
+    spec = MODELS.get(name)
+    if spec is None or spec.drop_path_kwarg:
+        return []
+    have = ", ".join(s.name for s in MODELS.values() if s.drop_path_kwarg)
+    return [f"{name} has no stochastic depth (drop path); leave it unset, or choose an architecture "
+            f"that has it ({have})"]

@@ -12,7 +12,14 @@ from torch import nn
 from workbench import timm_models
 
 # The specs, layer groups and names live in model_registry, which the window reads before torch loads.
-from workbench.model_registry import MODEL_NAMES, MODELS, LayerGroup, ModelSpec  # noqa: F401
+from workbench.model_registry import (  # noqa: F401 — re-exported
+    MODEL_NAMES,
+    MODELS,
+    LayerGroup,
+    ModelSpec,
+    drop_path_problem,
+    model_problems,
+)
 from workbench.timm_models import is_timm
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -55,33 +62,6 @@ class SmallCNN(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(x))
-
-
-def model_problems(name: str, image_size: int, pretrained: bool) -> list[str]:
-    """Why ``name`` is not a model (unknown name), or the constraints it puts on the settings."""
-    if is_timm(name):
-        return timm_models.problems(name, pretrained)
-    if name not in MODELS:
-        return [f"unknown model {name!r}; choose one of {', '.join(MODEL_NAMES)}, or "
-                f"{timm_models.PREFIX}NAME for an architecture of the timm library"]
-    if name == "vit_b_16":
-        if pretrained and image_size != 224:
-            return ["vit_b_16 with pretrained weights needs image size 224"]
-        if image_size % 16:
-            return ["vit_b_16 needs an image size divisible by 16"]
-    if name == "small_cnn" and pretrained:
-        return ["small_cnn has no pretrained weights; train it from scratch"]
-    return []
-
-
-def drop_path_problem(name: str) -> list[str]:
-    """Why stochastic depth cannot be set for ``name`` (empty when it can)."""
-    spec = MODELS.get(name)
-    if spec is None or spec.drop_path_kwarg:
-        return []
-    have = ", ".join(s.name for s in MODELS.values() if s.drop_path_kwarg)
-    return [f"{name} has no stochastic depth (drop path); leave it unset, or choose an architecture "
-            f"that has it ({have})"]
 
 
 def normalization(name: str, pretrained: bool, weights_path: str | None = None):

@@ -20,7 +20,8 @@ from collections.abc import Callable
 
 from torch import nn
 
-PREFIX = "timm:"
+from workbench.model_registry import TIMM_PREFIX as PREFIX
+
 # The options Workbench passes on when set (timm's own names); a model that does not take one is
 # built without it only when it is 0 (the default).
 OPTIONS = ("drop_rate", "drop_path_rate")

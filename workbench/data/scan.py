@@ -203,9 +203,6 @@ def _list_dir(path: Path) -> tuple[list[Path], list[Path]]:
 
 def _class_files(split_root: Path, skipped: list[SkippedFile]) -> dict[str, list[str]]:
     """Image files under each visible class folder, recursing into nested folders."""
-    # Imported here: the scan's worker processes import this module and need no torchvision.
-    from torchvision.datasets.folder import IMG_EXTENSIONS
-
     out: dict[str, list[str]] = {}
     for class_dir in _list_dir(split_root)[0]:
         if class_dir.name.startswith("."):
