@@ -47,6 +47,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     predict.add_argument("--top-k", type=int, default=3, metavar="K", help="classes shown per image (3)")
     predict.add_argument("--checkpoint", choices=("best", "last"), default="best", help=_CHECKPOINT_HELP)
     predict.add_argument("--json", action="store_true", help="print JSON instead of text")
+    predict.add_argument("--tta", action="store_true",
+                         help="test-time augmentation: average each image's prediction with its mirror "
+                              "image's (left-right; for classes that look the same mirrored)")
     predict.add_argument("--trust-torchscript", action="store_true",
                          help="load a TorchScript file this installation did not export. Loading "
                               "TorchScript runs the code inside the file: only for files you trust "
@@ -92,14 +95,15 @@ def cmd_predict(args: argparse.Namespace) -> int:
     results = []
     if files:
         try:
-            results = predictor.predict(files, args.top_k, on_skip=lambda i, r: skipped.append((i, r)))
+            results = predictor.predict(files, args.top_k, on_skip=lambda i, r: skipped.append((i, r)),
+                                        tta=args.tta)
         except UnreadableImagesError:
             pass  # every file is in ``skipped`` already
         except WeightsError as exc:  # the model's output does not match its metadata
             return _fail(str(exc))
     if args.json:
         print(json.dumps({
-            "model": predictor.source, "class_names": predictor.class_names,
+            "model": predictor.source, "class_names": predictor.class_names, "tta": args.tta,
             "predictions": [{"image": r.image, "top": [{"class": c, "probability": p} for c, p in r.top]}
                             for r in results],
             "skipped": [{"image": i, "reason": r} for i, r in skipped]}, indent=2))

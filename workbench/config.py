@@ -19,6 +19,7 @@ SCHEDULES = ("none", "step", "exponential", "cosine", "one_cycle", "reduce_on_pl
 MONITORS = ("val_loss", "val_accuracy")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 FILL_MODES = ("constant", "nearest", "reflect", "wrap")
+CLASS_WEIGHTS = ("none", "balanced")
 _MANY = 100_000  # "no practical limit" for counts of epochs, steps …
 
 
@@ -179,6 +180,20 @@ class TrainConfig:
     label_smoothing: float = setting(0.0, "Label smoothing", "Softens the targets a little so the model is "
                                      "less over-confident.", "Training", min=0, max=1, max_inclusive=False,
                                      step=0.05)
+    # Imbalanced classes and test-time augmentation (issue 15).
+    class_weights: str = setting("none", "Class weights", "Balanced: each class's training loss is "
+                                 "weighted by the inverse of its share of the training images (as "
+                                 "scikit-learn's 'balanced'), so a rare class counts as much as a common "
+                                 "one. Validation loss stays unweighted.", "Imbalanced classes",
+                                 choices=CLASS_WEIGHTS)
+    balanced_sampler: bool = setting(False, "Balanced sampler", "Draw every training batch with equal "
+                                     "probability for each class (with replacement: rare images repeat, "
+                                     "common ones may be left out of an epoch); an epoch keeps its "
+                                     "number of images.", "Imbalanced classes")
+    tta: bool = setting(False, "Test-time augmentation", "Score the final validation report and the test "
+                        "set on each image and its mirror image, averaging the two predictions; "
+                        "the per-epoch validation stays a single pass. Mirroring suits classes "
+                        "that look the same flipped.", "Evaluation")
 
     image_size: int = setting(64, "Image size", "Images are resized to this square size before training; "
                               "larger shows more detail but trains slower.", "Data", unit="px",
@@ -262,6 +277,9 @@ class TrainConfig:
                        "group at epoch 1: the head never trains alone first.")
         if self.mixed_precision and self.device == "cpu":
             out.append("Mixed precision only applies on a CUDA GPU.")
+        if self.class_weights == "balanced" and self.balanced_sampler:
+            out.append("Balanced class weights and the balanced sampler both correct the imbalance: "
+                       "together the rare classes count more than the common ones.")
         return out
 
     def validate(self) -> TrainConfig:

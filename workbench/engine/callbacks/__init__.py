@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from workbench.config import TrainConfig
 from workbench.engine.callbacks.base import HOOKS, Callback, CallbackList
+from workbench.engine.callbacks.batchnorm import BatchNormWarmStart
 from workbench.engine.callbacks.best import BestCheckpoint
 from workbench.engine.callbacks.checkpoints import CheckpointSaver
 from workbench.engine.callbacks.early_stopping import EarlyStoppingCallback
@@ -15,7 +16,8 @@ from workbench.engine.callbacks.report import FinalReport
 from workbench.engine.callbacks.run_files import SummaryWriter
 from workbench.engine.callbacks.test_set import TestSetReport
 
-__all__ = ["HOOKS", "BackboneFreezing", "BestCheckpoint", "Callback", "CallbackList", "CheckpointSaver",
+__all__ = ["HOOKS", "BackboneFreezing", "BatchNormWarmStart", "BestCheckpoint", "Callback", "CallbackList",
+           "CheckpointSaver",
            "EarlyStoppingCallback", "EmptyPassGuard", "EventPublisher", "FinalReport", "LRSchedule",
            "NonFiniteLossGuard", "SummaryWriter", "TestSetReport", "default_callbacks"]
 
@@ -28,6 +30,7 @@ def default_callbacks(config: TrainConfig, best: BestCheckpoint) -> list[Callbac
         NonFiniteLossGuard(),  # first: a NaN batch is not reported, a NaN epoch not recorded
         EmptyPassGuard(),
         BackboneFreezing(config.freeze_backbone_epochs, config.unfreeze_every),
+        *([] if config.pretrained or config.weights_path else [BatchNormWarmStart()]),
         LRSchedule(),
         best,
         CheckpointSaver(best),
