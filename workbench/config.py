@@ -190,16 +190,16 @@ class TrainConfig:
     class_weights: str = setting("none", "Class weights", "Balanced: each class's training loss is "
                                  "weighted by the inverse of its share of the training images (as "
                                  "scikit-learn's 'balanced'), so a rare class counts as much as a common "
-                                 "one. Validation loss stays unweighted.", "Imbalanced classes",
+                                 "one. Validation loss stays unweighted.", "Training",
                                  choices=CLASS_WEIGHTS)
     balanced_sampler: bool = setting(False, "Balanced sampler", "Draw every training batch with equal "
                                      "probability for each class (with replacement: rare images repeat, "
                                      "common ones may be left out of an epoch); an epoch keeps its "
-                                     "number of images.", "Imbalanced classes")
+                                     "number of images.", "Training")
     tta: bool = setting(False, "Test-time augmentation", "Score the final validation report and the test "
                         "set on each image and its mirror image, averaging the two predictions; "
                         "the per-epoch validation stays a single pass. Mirroring suits classes "
-                        "that look the same flipped.", "Evaluation")
+                        "that look the same flipped.", "Training")
 
     image_size: int = setting(64, "Image size", "Images are resized to this square size before training; "
                               "larger shows more detail but trains slower.", "Data", unit="px",

@@ -50,7 +50,8 @@ def test_balanced_class_weights_weight_the_training_loss_but_not_validation(imba
     logits, labels = torch.tensor([[2.0, 0.0], [0.5, 1.0], [0.0, 3.0]]), torch.tensor([0, 0, 1])
     each = torch.nn.functional.cross_entropy(logits, labels, reduction="none")
     weights = torch.tensor([15 / 24, 15 / 24, 15 / 6])
-    assert trainer.criterion(logits, labels).item() == pytest.approx(((each * weights).sum() / weights.sum()).item())
+    weighted_mean = (each * weights).sum() / weights.sum()
+    assert trainer.criterion(logits, labels).item() == pytest.approx(weighted_mean.item())
     assert any("Class weights (balanced): circle 0.625, square 2.5." in line
                for line in (tmp_path / "run" / "train.log").read_text().splitlines())
 
