@@ -83,10 +83,10 @@ def test_flags_override_the_config_file_which_overrides_defaults(tmp_path):
     path = tmp_path / "config.json"
     path.write_text(json.dumps({"epochs": 7, "batch_size": 4, "augment": {"rotation_range": 3.0}}))
     args = build_parser().parse_args(["train", "--config", str(path), "--batch-size", "12",
-                                      "--no-aug-horizontal-flip", "--lr", "0.01"])
+                                      "--aug-horizontal-flip", "--lr", "0.01"])
     config = config_from_args(args)
     assert (config.epochs, config.batch_size, config.lr) == (7, 12, 0.01)
-    assert config.augment.rotation_range == 3.0 and config.augment.horizontal_flip is False
+    assert config.augment.rotation_range == 3.0 and config.augment.horizontal_flip is True
 
 
 def test_a_killed_run_leaves_loadable_checkpoints_and_resumes(tiny_data, tmp_path):

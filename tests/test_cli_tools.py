@@ -79,6 +79,19 @@ def test_predict_marks_unsure_predictions_with_the_runner_up(trained_run, tiny_d
     assert refused.returncode == 2 and "--unsure-below must be between 0 and 1" in refused.stderr
 
 
+def test_predict_tta_averages_each_image_with_its_mirror(trained_run, tiny_data):
+    image = tiny_data / "star" / "star_001.jpg"
+    done = _cli("predict", trained_run, image, "--top-k", "4", "--tta", "--json")
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    assert out["tta"] is True
+    reference = Predictor.load(trained_run)
+    array = reference.read_image(image)
+    expected = (softmax(reference.logits([array])) + softmax(reference.logits([array[:, ::-1].copy()]))) / 2
+    got = {t["class"]: t["probability"] for t in out["predictions"][0]["top"]}
+    assert [got[name] for name in reference.class_names] == pytest.approx(expected[0], abs=1e-6)
+
+
 def test_predict_with_nothing_readable_fails_and_lists_why(trained_run, tmp_path):
     done = _cli("predict", trained_run, tmp_path / "missing.jpg")
     assert done.returncode == 1

@@ -52,6 +52,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                               "probability is below P, between 0 and 1 (default: the model's own, set "
                               "when it was trained: --unsure-below of workbench train, 0.5 unless changed)")
     predict.add_argument("--json", action="store_true", help="print JSON instead of text")
+    predict.add_argument("--tta", action="store_true",
+                         help="test-time augmentation: average each image's prediction with its mirror "
+                              "image's (left-right; for classes that look the same mirrored)")
     predict.add_argument("--trust-torchscript", action="store_true",
                          help="load a TorchScript file this installation did not export. Loading "
                               "TorchScript runs the code inside the file: only for files you trust "
@@ -130,7 +133,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     if files:
         try:
             results = predictor.predict(files, args.top_k, on_skip=lambda i, r: skipped.append((i, r)),
-                                        unsure_below=threshold)
+                                        unsure_below=threshold, tta=args.tta)
         except UnreadableImagesError:
             pass  # every file is in ``skipped`` already
         except WeightsError as exc:  # the model's output does not match its metadata
@@ -143,7 +146,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
             return _fail(f"Cannot write heat maps to {args.explain}: {exc.strerror or exc}")
     if args.json:
         print(json.dumps({
-            "model": predictor.source, "class_names": predictor.class_names,
+            "model": predictor.source, "class_names": predictor.class_names, "tta": args.tta,
             "temperature": predictor.temperature, "unsure_below": threshold,
             "predictions": [{"image": r.image, "top": [{"class": c, "probability": p} for c, p in r.top],
                              "unsure": r.unsure,

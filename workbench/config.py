@@ -22,6 +22,7 @@ FILL_MODES = ("constant", "nearest", "reflect", "wrap")
 POLICIES = ("none", "randaugment", "trivialaugment", "autoaugment")
 AUTOAUGMENT_POLICIES = ("imagenet", "cifar10", "svhn")
 COMPILE_MODES = ("auto", "on", "off")
+CLASS_WEIGHTS = ("none", "balanced")
 _MANY = 100_000  # "no practical limit" for counts of epochs, steps …
 
 
@@ -55,7 +56,11 @@ class AugmentConfig:
     enabled: bool = setting(True, "Augment training images", "Random changes to each training image "
                             "every epoch, so the model learns what matters rather than the exact pixels.",
                             _AUG, flag="augment")
-    horizontal_flip: bool = setting(True, "Horizontal flip", "Mirror images left-right at random.", _AUG)
+    # Off by default, as in Keras: a mirror image changes the class of arrows, letters, digits,
+    # left/right body parts… (README "Defaults"); turn it on for classes that look the same mirrored.
+    horizontal_flip: bool = setting(False, "Horizontal flip", "Mirror images left-right at random. "
+                                    "Only for classes that look the same mirrored (not letters, "
+                                    "arrows, left/right).", _AUG)
     vertical_flip: bool = setting(False, "Vertical flip", "Flip images upside down at random.", _AUG)
     rotation_range: float = setting(15.0, "Rotation range", "Rotate each image by a random angle of up "
                                     "to this many degrees either way.", _AUG, unit="degrees", min=0, max=180,
@@ -184,13 +189,15 @@ class TrainConfig:
                                     "this factor times the next one's; 1: one rate for all.", _FT,
                                     min=0, min_inclusive=False, max=1, decimals=3, step=0.05)
 
-    epochs: int = setting(10, "Epochs", "An epoch is one full pass over every training image.",
+    # 20 epochs with a cosine schedule (issue 15, benchmarks/bench_defaults.py): with 10 at a
+    # constant rate every seed was still improving at its last epoch.
+    epochs: int = setting(20, "Epochs", "An epoch is one full pass over every training image.",
                           "Training", unit="epochs", min=1, max=_MANY)
     batch_size: int = setting(32, "Batch size", "How many images the model sees before each weight update "
                               "(one iteration).", "Training", unit="images", min=1, max=65_536)
     early_stopping: bool = setting(True, "Early stopping", "Stop when the monitored metric has not "
                                    "improved for 'patience' epochs.", "Early stopping")
-    patience: int = setting(3, "Patience", "How many epochs without improvement are tolerated before "
+    patience: int = setting(5, "Patience", "How many epochs without improvement are tolerated before "
                             "training stops early (Keras semantics).", "Early stopping", unit="epochs",
                             min=0, max=_MANY)
     min_delta: float = setting(0.0, "Min delta", "The smallest change of the monitored metric that counts "
@@ -217,7 +224,7 @@ class TrainConfig:
                               "into the next.", "Optimizer", min=0, max=1, max_inclusive=False, step=0.05)
     weight_decay: float = setting(1e-4, "Weight decay", "Pulls weights towards zero to reduce overfitting.",
                                   "Optimizer", min=0, decimals=5, step=1e-4, log_scale=True)
-    schedule: str = setting("none", "Schedule", "How the learning rate changes during training.",
+    schedule: str = setting("cosine", "Schedule", "How the learning rate changes during training.",
                             "Schedule", choices=SCHEDULES)
     step_size: int = setting(5, "Step size", "Step schedule: epochs between learning-rate decays.",
                              "Schedule", unit="epochs", min=1, max=_MANY)
@@ -255,6 +262,20 @@ class TrainConfig:
                                       "(0.1) and timm models; not ResNet, RegNet, MobileNetV3, ViT or the "
                                       "small CNN. Unset: the architecture's own.", _REG, min=0, max=1,
                                       max_inclusive=False, step=0.05)
+    # Imbalanced classes and test-time augmentation (issue 15).
+    class_weights: str = setting("none", "Class weights", "Balanced: each class's training loss is "
+                                 "weighted by the inverse of its share of the training images (as "
+                                 "scikit-learn's 'balanced'), so a rare class counts as much as a common "
+                                 "one. Validation loss stays unweighted.", "Training",
+                                 choices=CLASS_WEIGHTS)
+    balanced_sampler: bool = setting(False, "Balanced sampler", "Draw every training batch with equal "
+                                     "probability for each class (with replacement: rare images repeat, "
+                                     "common ones may be left out of an epoch); an epoch keeps its "
+                                     "number of images.", "Training")
+    tta: bool = setting(False, "Test-time augmentation", "Score the final validation report and the test "
+                        "set on each image and its mirror image, averaging the two predictions; "
+                        "the per-epoch validation stays a single pass. Mirroring suits classes "
+                        "that look the same flipped.", "Training")
 
     image_size: int = setting(64, "Image size", "Images are resized to this square size before training; "
                               "larger shows more detail but trains slower.", "Data", unit="px",
@@ -372,6 +393,9 @@ class TrainConfig:
                        "group at epoch 1: the head never trains alone first.")
         if self.mixed_precision and self.device == "cpu":
             out.append("Mixed precision only applies on a CUDA GPU.")
+        if self.class_weights == "balanced" and self.balanced_sampler:
+            out.append("Balanced class weights and the balanced sampler both correct the imbalance: "
+                       "together the rare classes count more than the common ones.")
         return out
 
     def validate(self) -> TrainConfig:

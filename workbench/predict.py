@@ -72,15 +72,22 @@ class Predictor:
         chunks = [self.model(self.preprocess(images[i:i + _BATCH])) for i in range(0, len(images), _BATCH)]
         return np.concatenate(chunks) if chunks else np.zeros((0, len(self.class_names)), np.float32)
 
-    def probabilities(self, images: Sequence[np.ndarray]) -> np.ndarray:
-        """Calibrated class probabilities [N, classes]: softmax(logits / temperature)."""
-        return softmax(self.logits(images) / self.temperature)
+    def probabilities(self, images: Sequence[np.ndarray], tta: bool = False) -> np.ndarray:
+        """Calibrated class probabilities [N, classes] of uint8 HWC images at the model's size:
+        softmax(logits / temperature); ``tta`` (test-time augmentation) averages them with those of
+        the mirror images, as training's final evaluation does with its ``tta`` setting."""
+        probabilities = softmax(self.logits(images) / self.temperature)
+        if tta:
+            mirrored = [np.ascontiguousarray(np.asarray(im)[:, ::-1]) for im in images]
+            probabilities = (probabilities + softmax(self.logits(mirrored) / self.temperature)) / 2
+        return probabilities
 
     def predict(self, images: Sequence[str | Path | Image.Image], top_k: int = 5,
                 on_skip: Callable[[str, str], None] | None = None,
-                unsure_below: float | None = None) -> list[Prediction]:
+                unsure_below: float | None = None, tta: bool = False) -> list[Prediction]:
         """Top ``top_k`` classes of each image, in input order, each marked unsure when its best
-        probability is below ``unsure_below`` (default: the model's own threshold).
+        probability is below ``unsure_below`` (default: the model's own threshold); ``tta``: see
+        :meth:`probabilities`.
 
         Images that cannot be read are left out and reported to ``on_skip(image, reason)``;
         if none can be read, UnreadableImagesError lists them all.
@@ -103,7 +110,7 @@ class Predictor:
                     on_skip(label, reason)
         if not arrays:
             raise UnreadableImagesError(skipped)
-        probabilities = self.probabilities(arrays)
+        probabilities = self.probabilities(arrays, tta)
         k = min(top_k, len(self.class_names))
         results = []
         for label, row in zip(labels, probabilities, strict=True):

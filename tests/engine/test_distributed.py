@@ -112,3 +112,16 @@ def test_stop_file_stops_both_processes_after_the_same_batch(fast_config, tmp_pa
     after = run.read_metrics()
     assert len(after) == len(before) + 1 and after[:-1] == before
     assert f"Resumed after epoch {summary['stopped_epoch']} of {more}." in run.log_path.read_text()
+
+
+def test_two_processes_split_one_balanced_draw(fast_config, tmp_path):
+    fast_config.balanced_sampler, fast_config.epochs = True, 1
+    config_path = tmp_path / "config.json"
+    fast_config.save_json(config_path)
+    out = tmp_path / "ddp-balanced"
+    proc = _torchrun(config_path, "--out", str(out))
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err[-3000:]
+    log = RunFolder(out).log_path.read_text()
+    assert "Epoch 1: 2 processes trained on 26 images each of one balanced draw." in log
+    assert "drew different orders" not in log and "seen by more than one process" not in log

@@ -151,16 +151,21 @@ class Distributed:
         """Images each process trains on per epoch (the remainder of n ÷ processes is dropped)."""
         return n // self.world_size
 
-    def train_shard(self, order: torch.Tensor, epoch: int, first: bool) -> torch.Tensor:
+    def train_shard(self, order: torch.Tensor, epoch: int, first: bool, drawn: bool = False) -> torch.Tensor:
         """This process's part of the epoch's order (the same permutation on every process).
 
         Every process reports which images it got; the counts are summed, so a shard that
         overlaps another (say, a shuffle that drifted apart after a resume) is caught and logged.
+        ``drawn``: the order is a balanced sampler's draw with replacement, where an image may
+        well be in two shards; then every process checks instead that all drew the same order.
         """
         if not self.active:
             return order
         usable = self.shard_size(len(order)) * self.world_size
         shard = order[self.rank:usable:self.world_size]
+        if drawn:
+            self._check_same_draw(order, epoch, first, len(shard))
+            return shard
         seen = torch.zeros(len(order), dtype=torch.int32)
         seen[shard] = 1
         self._all_reduce(seen)
@@ -170,6 +175,19 @@ class Distributed:
                       f"{twice} images seen by more than one process, {left_out} left out of this epoch "
                       "to even the shards.")
         return shard
+
+    def _check_same_draw(self, order: torch.Tensor, epoch: int, first: bool, shard: int) -> None:
+        """Log when the processes' balanced draws differ (their shards would not split one draw)."""
+        mine = torch.tensor([int.from_bytes(hashlib.sha256(order.numpy().tobytes()).digest()[:7], "little")],
+                            dtype=torch.int64)
+        low, high = mine.clone(), mine.clone()
+        self._all_reduce(high, op="max")
+        low.neg_()
+        self._all_reduce(low, op="max")
+        same = int(high) == -int(low)
+        if first or not same:
+            self._log(f"Epoch {epoch + 1}: {self.world_size} processes trained on {shard} images each of "
+                      f"one balanced draw{'' if same else ' (the processes drew different orders)'}.")
 
     def val_indices(self, n: int) -> torch.Tensor | None:
         """Contiguous, near-equal parts of the validation set (none dropped); None: all of it."""

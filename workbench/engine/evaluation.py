@@ -8,15 +8,24 @@ import torch
 from torch import nn
 
 
+def flip_tta_logits(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """Test-time augmentation: the log of the mean of the softmax of ``x`` and of its mirror
+    image (left-right). As logits these give exactly that mean back through softmax, and plain
+    cross-entropy on them is the loss of the averaged prediction."""
+    probabilities = (torch.softmax(model(x).float(), 1) + torch.softmax(model(x.flip(-1)).float(), 1)) / 2
+    return probabilities.clamp_min(torch.finfo(torch.float32).tiny).log()
+
+
 @torch.inference_mode()
 def evaluate(model: nn.Module, source, batch_size: int, prepare: Callable[[torch.Tensor], torch.Tensor],
              criterion: nn.Module, device: torch.device, amp: bool,
-             collect: bool = False, indices: torch.Tensor | None = None) -> dict:
+             collect: bool = False, indices: torch.Tensor | None = None, tta: bool = False) -> dict:
     """Mean loss and accuracy over ``source`` (or its ``indices``); with ``collect`` also every
     prediction, its confidence, the class probabilities (``probabilities``: a float tensor
     [N, classes], the out-of-fold predictions of cross-validation) and the float32 ``logits``
     they came from (what temperature scaling fits). ``loss_sum`` and ``correct``
-    let several processes combine their parts exactly.
+    let several processes combine their parts exactly. ``tta`` scores each image with its
+    mirror image (:func:`flip_tta_logits`).
 
     Runs in inference mode (no autograd bookkeeping at all); the caller passes a batch larger than
     training's, as nothing is kept for a backward pass. Sums stay on the device and are read once
@@ -32,7 +41,7 @@ def evaluate(model: nn.Module, source, batch_size: int, prepare: Callable[[torch
         y = y.to(device, non_blocking=True)
         x = prepare(images.to(device, non_blocking=True))
         with torch.autocast(device.type, enabled=amp):
-            logits = model(x)
+            logits = flip_tta_logits(model, x) if tta else model(x)
         logits = logits.float()
         loss_sum += criterion(logits, y) * len(y)
         pred = logits.argmax(1)

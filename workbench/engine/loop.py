@@ -12,6 +12,7 @@ import time
 
 import torch
 
+from workbench.data.balance import epoch_order
 from workbench.data.mixing import dominant_labels
 from workbench.engine import events as ev
 from workbench.engine.evaluation import evaluate
@@ -22,6 +23,7 @@ class FitLoop:
     """The loop half of a :class:`~workbench.engine.trainer.Trainer` (which supplies ``setup``)."""
 
     status, stop_reason, stopping = "running", "", False
+    sample_weights = None  # per-image draw chances of a balanced sampler (set by setup)
 
     def stop(self, status: str, reason: str, *, failed: bool = False) -> None:
         """End the run after the current hook: the one place a run's status and reason are set.
@@ -105,8 +107,9 @@ class FitLoop:
         correct = torch.zeros((), device=device, dtype=torch.long)
         seen, pending = 0, []
         started = time.perf_counter()
-        order = torch.randperm(len(self.data.train), generator=self.shuffle_gen)
-        order = self.dist.train_shard(order, epoch - 1, first=epoch == self.start_epoch + 1)
+        order = epoch_order(len(self.data.train), self.shuffle_gen, self.sample_weights)
+        order = self.dist.train_shard(order, epoch - 1, first=epoch == self.start_epoch + 1,
+                                      drawn=self.sample_weights is not None)
         self.dist.decorrelate(self.augment_gen, self.config.seed, epoch - 1)
         forward = self.dist.training_model(self.model)  # DDP under torchrun, else the model itself
         lr, first_lr = self.lr, self.lr_first_group
@@ -175,13 +178,14 @@ class FitLoop:
         """The first parameter group's rate: the stem's with layer-wise rates, else the head's."""
         return float(self.optimizer.param_groups[0]["lr"])
 
-    def evaluate(self, collect: bool = False, source=None) -> dict:
+    def evaluate(self, collect: bool = False, source=None, tta: bool = False) -> dict:
         """Loss and accuracy on the validation set (or ``source``). Each process scores its part and
-        the sums are combined; ``collect`` (the final reports) scores all of it on every process."""
+        the sums are combined; ``collect`` (the final reports) scores all of it on every process.
+        ``tta``: each image and its mirror image, the predictions averaged."""
         source = self.data.val if source is None else source
         result = evaluate(self.eval_model, source, self.config.batch_size * 2, self._prepare_eval,
                           self.eval_criterion, self.device, self.amp, collect=collect,
-                          indices=None if collect else self.dist.val_indices(len(source)))
+                          indices=None if collect else self.dist.val_indices(len(source)), tta=tta)
         return result if collect else self.dist.reduce_evaluation(result)
 
     def _prepare_eval(self, images: torch.Tensor) -> torch.Tensor:

@@ -16,6 +16,7 @@ from torch import nn
 from workbench import __version__
 from workbench.config import TrainConfig, iterations_per_epoch
 from workbench.data.augment import BatchAugmenter
+from workbench.data.balance import balanced_class_weights, balanced_sample_weights
 from workbench.data.mixing import BatchMixer
 from workbench.data.prepare import (
     NO_VALIDATION_IMAGES,
@@ -202,11 +203,18 @@ class Trainer(FitLoop):
         # MixUp / CutMix give probability targets, which CrossEntropyLoss takes as they are
         # (label smoothing then smooths those probabilities).
         self.mixer = BatchMixer(cfg.augment, len(self.data.class_names))
-        self.criterion = nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
+        self.criterion = nn.CrossEntropyLoss(weight=self._class_weights(),
+                                             label_smoothing=cfg.label_smoothing)
         # Validation scores plain cross-entropy: label smoothing is a training regulariser, and a
         # smoothed validation loss could not be compared across runs (or search trials) that
-        # smooth differently. Identical when label_smoothing is 0.
+        # smooth differently. Identical when label_smoothing is 0. Class weights are left out for
+        # the same reason: validation measures the model, not the training recipe.
         self.eval_criterion = nn.CrossEntropyLoss()
+        self.sample_weights = None  # None: each epoch is a permutation of the training images
+        if cfg.balanced_sampler:
+            self.sample_weights = balanced_sample_weights(self.data.train.labels, len(self.data.class_names))
+            self.log("Balanced sampler: every batch is drawn with equal probability for each class "
+                     "(with replacement).")
         self.optimizer = _make_optimizer(self.model, cfg)
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.amp)
         self.shuffle_gen = torch.Generator().manual_seed(cfg.seed)
@@ -224,6 +232,16 @@ class Trainer(FitLoop):
         self.log(f"Training {cfg.model} ({count_parameters(self.model):,} parameters) on {where}: "
                  f"{n_train} training images ÷ {batch} = {self.iterations} iterations per epoch; "
                  f"{cfg.epochs} epochs.")
+
+    def _class_weights(self) -> torch.Tensor | None:
+        """The training loss's per-class weights (on the device), None for an unweighted loss."""
+        if self.config.class_weights != "balanced":
+            return None
+        names = self.data.class_names
+        weights = balanced_class_weights(self.data.train.labels, len(names))
+        self.log("Class weights (balanced): " + ", ".join(
+            f"{name} {w:.3g}" for name, w in zip(names, weights.tolist(), strict=True)) + ".")
+        return weights.to(self.device)
 
     def _preflight(self, scan):
         """The scan (reused from the window when it is of this folder) and the refusals it allows."""

@@ -92,6 +92,7 @@ class MainWindow(QMainWindow):
         self.dataset_tab = DatasetTab()
         self.dataset_panel, self.preview = self.dataset_tab.panel, self.dataset_tab.preview
         self.dataset_tab.scanned.connect(self._on_scanned)
+        self.dataset_panel.settingRequested.connect(self.form.set_value)
         self.training_tab = TrainingTab()
         self.session, self.controller = self.training_tab.session, self.training_tab.controller
         self.plots, self.progress, self.log = (self.training_tab.plots, self.training_tab.progress,

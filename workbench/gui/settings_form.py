@@ -206,6 +206,11 @@ class SettingsForm(QWidget):
                 widget.blockSignals(was)
         self._refresh()
 
+    def set_value(self, path: str, value) -> None:
+        """Set one setting (dotted path) as if the user had: ``changed`` fires when it changes.
+        What another view's one-click suggestion (the Dataset tab's imbalance warning) calls."""
+        write(self.widgets[path], value)
+
     def config(self) -> TrainConfig:
         """The settings as shown, with the image folder from set_config / set_data_dir."""
         values = {path: read(widget) for path, widget in self.widgets.items()}

@@ -128,3 +128,28 @@ def test_show_error_replaces_everything(panel, qtbot, tiny_data, tmp_path):
 
     panel.clear()
     assert not error.isVisible()
+
+
+def test_the_imbalance_warning_sets_the_remedies_in_the_windows_form_in_one_click(window, qtbot, tiny_data,
+                                                                                   tmp_path):
+    root = tmp_path / "imbalanced"
+    for name, count in (("big", 12), ("small", 4)):
+        (root / name).mkdir(parents=True)
+        for path in sorted((tiny_data / "circle").iterdir())[:count]:
+            shutil.copy(path, root / name / path.name)
+    with qtbot.waitSignal(window.datasetOpened, timeout=30_000):
+        window.open_dataset(root)
+    panel = window.dataset_panel
+    weights, sampler = (by_name(panel, "Use balanced class weights"), by_name(panel, "Use balanced sampler"))
+    assert weights.isVisible() and sampler.isVisible()
+    assert window.form.config().class_weights == "none" and not window.form.config().balanced_sampler
+
+    weights.click()
+    assert window.form.config().class_weights == "balanced" and not weights.isEnabled()
+    sampler.click()
+    assert window.form.config().balanced_sampler
+    assert "count more" in window.form.notes_label.text()  # both on: the form notes the double correction
+
+    with qtbot.waitSignal(window.datasetOpened, timeout=30_000):
+        window.open_dataset(tiny_data)  # balanced: no warning, no remedies
+    assert not weights.isVisible() and not sampler.isVisible()

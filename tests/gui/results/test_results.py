@@ -84,6 +84,7 @@ def test_summary_block(qtbot, view, summary):
     assert d["Device"] == "CPU (4 threads)"
     assert d["Total time"] == "1 min 23 s"
     assert d["Images trained"] == "840"
+    assert d["Lowest recall"] == "72.7% (fox)"  # 8 of 11 foxes; cats 80.0 %, dogs 77.8 %
 
 
 def test_confusion_matrix_cells_and_headers(qtbot, view, summary):
@@ -119,6 +120,10 @@ def test_per_class_table_and_macro_average(qtbot, view, summary):
     assert cells[0][1] == "80.0%" and cells[1][2] == "77.8%"
     macro = [sum(p[k] for p in per) / 3 for k in ("precision", "recall", "f1")]
     assert cells[3] == ["Macro average", *(f"{v:.1%}" for v in macro), "30"]
+    # The recall column stands out, its lowest cell (fox) most.
+    assert table.horizontalHeaderItem(2).font().bold()
+    base = table.item(0, 2).background().color()
+    assert table.item(2, 2).background().color().name() == "#fff4e0" != base.name()
 
 
 def test_gallery_thumbnails_arrive(qtbot, view, summary):

@@ -70,6 +70,22 @@ def test_dropped_images_show_the_predictors_top_k(qtbot, view, past_runs, tiny_d
     assert view.status.text() == "4 images classified; 1 could not be read."
 
 
+def test_the_tta_checkbox_shows_the_mean_of_each_image_and_its_mirror(qtbot, view, past_runs, tiny_data):
+    _root, paths = past_runs
+    run = next(p for p in paths if p.endswith("run-2-epochs"))
+    _load(qtbot, view, run)
+    images = _one_image_per_class(tiny_data)
+    view.tta.setChecked(True)
+    with qtbot.waitSignal(view.predictionsShown, timeout=30_000):
+        view.add_images(images)
+    predictor = Predictor.load(run)
+    expected = {p.image: p.top for p in predictor.predict([str(i) for i in images], top_k=5, tta=True)}
+    plain = {p.image: p.top for p in predictor.predict([str(i) for i in images], top_k=5)}
+    assert expected != plain  # the mirror images changed the figures
+    for card in view.cards:
+        assert [p for _, p in card.top] == pytest.approx([p for _, p in expected[card.path]], abs=1e-6)
+
+
 def test_images_picked_before_the_model_loads_wait_for_it(qtbot, view, past_runs, tiny_data, monkeypatch):
     images = _one_image_per_class(tiny_data)[:2]
     monkeypatch.setattr(QFileDialog, "getOpenFileNames", lambda *a, **k: ([str(p) for p in images], ""))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from workbench.config import TrainConfig
 from workbench.engine.callbacks.averaging import WeightAveraging
 from workbench.engine.callbacks.base import HOOKS, Callback, CallbackList
+from workbench.engine.callbacks.batchnorm import BatchNormWarmStart
 from workbench.engine.callbacks.best import BestCheckpoint
 from workbench.engine.callbacks.calibration import TemperatureScaling
 from workbench.engine.callbacks.checkpoints import CheckpointSaver
@@ -19,7 +20,8 @@ from workbench.engine.callbacks.run_files import SummaryWriter
 from workbench.engine.callbacks.tensorboard import TensorBoardLogger
 from workbench.engine.callbacks.test_set import TestSetReport
 
-__all__ = ["HOOKS", "BackboneFreezing", "BestCheckpoint", "Callback", "CallbackList", "CheckpointSaver",
+__all__ = ["HOOKS", "BackboneFreezing", "BatchNormWarmStart", "BestCheckpoint", "Callback", "CallbackList",
+           "CheckpointSaver",
            "EarlyStoppingCallback", "EmptyPassGuard", "EventPublisher", "FinalReport", "LRSchedule",
            "LeakageCheck", "NonFiniteLossGuard", "SummaryWriter", "TemperatureScaling", "TensorBoardLogger",
            "TestSetReport", "WeightAveraging",
@@ -36,6 +38,7 @@ def default_callbacks(config: TrainConfig, best: BestCheckpoint) -> list[Callbac
         # Warns in on_setup, before the first epoch, of duplicates across the split.
         *([LeakageCheck(config.near_duplicate_distance)] if config.leakage_check else []),
         BackboneFreezing(config.freeze_backbone_epochs, config.unfreeze_every),
+        *([] if config.pretrained or config.weights_path else [BatchNormWarmStart()]),
         LRSchedule(),
         *([WeightAveraging(config.ema_decay)] if config.ema else []),  # before anything validates
         best,

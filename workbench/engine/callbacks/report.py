@@ -25,7 +25,11 @@ class FinalReport(Callback):
             if best is not None:
                 run.eval_model.load_state_dict(best["model"])
                 run.log(f"Restored the weights of the best epoch ({run.best.epoch}).")
-        final = run.evaluate(collect=True)
+        final = run.evaluate(collect=True, tta=run.config.tta)
+        if run.config.tta:
+            run.report["tta"] = True
+            run.log("Final validation report with test-time augmentation (each image and its mirror "
+                    "image, predictions averaged).")
         run.final_evaluation = final  # the scored validation set, for callbacks after this one
         run.report.update(class_report(final["labels"], final["predictions"], run.data.class_names))
         run.report["final_val_loss"], run.report["final_val_acc"] = final["loss"], final["accuracy"]

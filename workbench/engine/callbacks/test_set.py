@@ -7,7 +7,7 @@ from workbench.engine.evaluation import class_report
 
 
 class TestSetReport(Callback):
-    """Puts ``{"n", "loss", "accuracy", "confusion", "per_class"}`` into ``run.report["test"]``.
+    """Puts ``{"n", "loss", "accuracy", "confusion", "per_class", "tta"}`` into ``run.report["test"]``.
 
     It runs after :class:`~workbench.engine.callbacks.report.FinalReport` (so the weights are the
     ones the run keeps) and no callback reads its result: test images never choose anything.
@@ -18,9 +18,10 @@ class TestSetReport(Callback):
     def on_run_end(self, run) -> None:
         if run.data is None or run.data.test is None or not run.history:
             return
-        result = run.evaluate(collect=True, source=run.data.test)
+        result = run.evaluate(collect=True, source=run.data.test, tta=run.config.tta)
         report = class_report(result["labels"], result["predictions"], run.data.class_names)
         run.report["test"] = {"n": result["count"], "loss": result["loss"], "accuracy": result["accuracy"],
-                              "confusion": report["confusion_matrix"], "per_class": report["per_class"]}
+                              "confusion": report["confusion_matrix"], "per_class": report["per_class"],
+                              "tta": run.config.tta}
         run.log(f"Test set ({result['count']} images, never used to choose anything): loss "
                 f"{result['loss']:.4f}, accuracy {result['accuracy']:.1%}.")

@@ -6,7 +6,7 @@ import os
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QSize, Qt
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QFont, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 
 from workbench.data.decode import load_image
 from workbench.data.scan import DatasetScan, SkippedFile
-from workbench.gui.common import bold_label, pixmap_from_array
+from workbench.gui.common import action_button, bold_label, pixmap_from_array
 from workbench.gui.offthread import LatestRequest, run_in_pool
 
 THUMBNAIL_PX = 64
@@ -53,8 +53,25 @@ def _load_thumbnail(path: str) -> np.ndarray | None:
         return None
 
 
+# The imbalance warning's one-click remedies: (setting path, value, button text, tooltip).
+IMBALANCE_REMEDIES = (
+    ("class_weights", "balanced", "Use balanced class weights",
+     "Set Class weights to balanced: each class's loss is weighted by the inverse of its share of "
+     "the training images, so a small class counts as much as a large one."),
+    ("balanced_sampler", True, "Use balanced sampler",
+     "Turn on the balanced sampler: every batch is drawn with equal probability for each class "
+     "(small classes' images repeat more often)."),
+)
+
+
 class DatasetPanel(QWidget):
-    """Shows a :class:`DatasetScan`: images per class, warnings, skipped files and examples."""
+    """Shows a :class:`DatasetScan`: images per class, warnings, skipped files and examples.
+
+    ``settingRequested(path, value)`` asks the settings form to change a setting (the imbalance
+    warning's remedies); the panel itself holds no settings.
+    """
+
+    settingRequested = Signal(str, object)
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -73,6 +90,15 @@ class DatasetPanel(QWidget):
         self._error = _message_label("error", ERROR_STYLE, "Dataset error")
         self._imbalance = _message_label("imbalanceWarning", WARNING_STYLE, "Class imbalance warning")
         self._empty = _message_label("emptyClasses", WARNING_STYLE, "Empty classes")
+        self._imbalance_actions = QWidget()
+        actions = QHBoxLayout(self._imbalance_actions)
+        actions.setContentsMargins(0, 0, 0, 0)
+        self.remedy_buttons: dict[str, object] = {}
+        for path, value, text, tip in IMBALANCE_REMEDIES:
+            button = action_button(text, text, tip, lambda _=False, p=path, v=value: self._apply_remedy(p, v))
+            self.remedy_buttons[path] = button
+            actions.addWidget(button)
+        actions.addStretch(1)
 
         self._chart = pg.PlotWidget(background=self.palette().color(QPalette.ColorRole.Base))
         self._chart.setAccessibleName("Images per class")
@@ -119,7 +145,7 @@ class DatasetPanel(QWidget):
         layout = QVBoxLayout(content)
         layout.setContentsMargins(CONTENT_MARGIN, CONTENT_MARGIN, CONTENT_MARGIN, CONTENT_MARGIN)
         layout.setSpacing(10)
-        for widget in (self._header, self._error, self._imbalance, self._empty):
+        for widget in (self._header, self._error, self._imbalance, self._imbalance_actions, self._empty):
             layout.addWidget(widget)
         # A few classes: the chart beside the examples, so at 1400×900 every class's strip and the
         # augmentation preview under the panel fit without scrolling; many: the chart above them,
@@ -171,6 +197,9 @@ class DatasetPanel(QWidget):
         for label in (self._error, self._imbalance, self._empty):
             label.clear()
             label.hide()
+        self._imbalance_actions.hide()
+        for button in self.remedy_buttons.values():
+            button.setEnabled(True)
         self._set_bars([], [])
         self._chart.hide()
         self._clear_examples()
@@ -206,8 +235,10 @@ class DatasetPanel(QWidget):
             self._imbalance.setText(
                 f"Classes are imbalanced: largest/smallest = {scan.imbalance_ratio:.1f} "
                 f"('{largest}' has {nonzero[largest]} images, '{smallest}' has {nonzero[smallest]}). "
-                "Accuracy can look good while the small classes are poorly recognised.")
+                "Accuracy can look good while the small classes are poorly recognised: check each "
+                "class's recall in Results, and consider one of these (set in the settings):")
             self._imbalance.show()
+            self._imbalance_actions.show()
         if scan.empty_classes:
             names = ", ".join(f"'{name}'" for name in scan.empty_classes)
             self._empty.setText(f"No usable images, left out: {names}.")
@@ -218,6 +249,10 @@ class DatasetPanel(QWidget):
         self._chart.show()
         self._show_skipped(scan)
         self._start_thumbnails(scan)
+
+    def _apply_remedy(self, path: str, value) -> None:
+        self.settingRequested.emit(path, value)
+        self.remedy_buttons[path].setEnabled(False)  # done; a new scan offers it again
 
     # --- chart -------------------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ from workbench.engine.summary import one_line_summary
 DASH = "—"
 DETAIL_KEYS = ("Best epoch", "Validation loss", "Validation accuracy", "Epochs run",
                "Training accuracy", "Total time", "Device", "Images trained", "Dataset size",
-               "Why it stopped")
+               "Lowest recall", "Why it stopped")
 
 
 def pct(value) -> str:
@@ -56,7 +56,7 @@ class SummaryBlock:
             value.setAccessibleName(key)
             self.details[key] = value
             if key == "Why it stopped":  # can be a long error message: give it the whole row
-                row, col, span = 3, 0, 5
+                row, col, span = (len(DETAIL_KEYS) + 1) // 3, 0, 5
                 value.setWordWrap(True)
             else:
                 row, col, span = i // 3, (i % 3) * 2, 1
@@ -66,6 +66,10 @@ class SummaryBlock:
             self.grid.setColumnStretch(col, 1)
         self.details["Images trained"].setToolTip(
             "Training images processed over all epochs, augmented copies included")
+        # Accuracy hides a class the model misses when the classes are imbalanced: its weakest
+        # class's recall sits beside it.
+        self.details["Lowest recall"].setToolTip(
+            "The class whose validation images are recognised least often, and the share that are")
 
     def clear(self) -> None:
         self.label.setText("No run to show yet.")
@@ -95,4 +99,13 @@ class SummaryBlock:
         validation = f"{s['n_val']:,} validation" if s.get("n_val") else "no validation split"
         test = f" / {s['n_test']:,} test" if s.get("n_test") else ""
         d["Dataset size"].setText(f"{s.get('n_train', 0):,} train / {validation}{test}")
+        d["Lowest recall"].setText(lowest_recall_text(s.get("per_class")))
         d["Why it stopped"].setText(s.get("stop_reason") or DASH)
+
+
+def lowest_recall_text(per_class: list[dict] | None) -> str:
+    """E.g. "42.0 % (star)": the validation recall of the class recognised least often."""
+    if not per_class:
+        return DASH
+    weakest = min(per_class, key=lambda row: row["recall"])
+    return f"{pct(weakest['recall'])} ({weakest['class']})"

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, Qt
-from PySide6.QtGui import QFont, QPalette
+from PySide6.QtGui import QColor, QFont, QPalette
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem
 
 from workbench.gui.results.colours import cell_colour, text_colour_for
 from workbench.gui.results.summary_block import pct
+
+RECALL_COLUMN = 2
+WEAKEST_RECALL_BACKGROUND = "#fff4e0"  # the Dataset tab's warning colour
 
 
 def _make_readonly(table: QTableWidget) -> None:
@@ -110,6 +113,10 @@ class PerClassTable(QTableWidget):
                                    "Harmonic mean of precision and recall",
                                    "Validation images of this class")):
             self.horizontalHeaderItem(col).setToolTip(tip)
+        recall = self.horizontalHeaderItem(RECALL_COLUMN)
+        font = QFont(recall.font())
+        font.setBold(True)
+        recall.setFont(font)  # the column to read when classes are imbalanced
 
     def show_classes(self, per_class: list[dict]) -> None:
         rows = list(per_class)
@@ -121,6 +128,7 @@ class PerClassTable(QTableWidget):
                          "f1": sum(r["f1"] for r in per_class) / n,
                          "support": sum(int(r["support"]) for r in per_class)})
         self.setRowCount(len(rows))
+        weakest = min(range(len(per_class)), key=lambda i: per_class[i]["recall"]) if per_class else None
         right = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
         for r, entry in enumerate(rows):
             cells = [str(entry["class"]), pct(entry["precision"]), pct(entry["recall"]),
@@ -134,4 +142,8 @@ class PerClassTable(QTableWidget):
                     font.setBold(True)
                     item.setFont(font)
                     item.setToolTip("Unweighted mean over the classes; support is the total")
+                if c == RECALL_COLUMN and r == weakest:
+                    item.setBackground(QColor(WEAKEST_RECALL_BACKGROUND))
+                    item.setForeground(QColor("#5c3b00"))
+                    item.setToolTip("The lowest recall: the class recognised least often")
                 self.setItem(r, c, item)

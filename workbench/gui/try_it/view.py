@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QThreadPool, Signal
 from PySide6.QtWidgets import (
+    QCheckBox,
     QDoubleSpinBox,
     QFileDialog,
     QFrame,
@@ -49,13 +50,14 @@ DROP_HINT = ("Drop images or folders of images here, or click “Add images…�
              "Each one is shown with the model's most likely classes.")
 
 
-def classify_images(predictor: Predictor, paths: list[str], top_k: int) -> list[dict]:
-    """Top-k of each image plus a thumbnail, as plain values; unreadable images get an ``error``."""
+def classify_images(predictor: Predictor, paths: list[str], top_k: int, tta: bool = False) -> list[dict]:
+    """Top-k of each image plus a thumbnail, as plain values; unreadable images get an ``error``.
+    ``tta``: each image's prediction averaged with its mirror image's."""
     from workbench.predict import UnreadableImagesError  # loaded with the model, off the GUI thread
 
     skipped: dict[str, str] = {}
     try:
-        predictions = predictor.predict(paths, top_k, on_skip=skipped.__setitem__)
+        predictions = predictor.predict(paths, top_k, on_skip=skipped.__setitem__, tta=tta)
     except UnreadableImagesError:
         predictions = []  # every image was reported through on_skip
     by_image = {p.image: p.top for p in predictions}
@@ -250,6 +252,12 @@ class TryItView(QWidget):
         self.top_k.setValue(5)
         self.top_k.setAccessibleName("Classes shown")
         self.top_k.setToolTip("How many of the most likely classes to show for each image")
+        self.tta = QCheckBox("Mirror too (TTA)")
+        self.tta.setAccessibleName("Test-time augmentation")
+        self.tta.setToolTip("Test-time augmentation: average each image's prediction with that of its "
+                            "mirror image (left-right). Steadier for classes that look the same "
+                            "mirrored; wrong for ones a mirror changes (arrows, letters). Applies to "
+                            "images added from now on.")
         add = action_button("Add images…", "Add images", "Choose image files to classify",
                             self.choose_images)
         self.clear_button = action_button("Clear", "Clear images", "Remove every image from the view",
@@ -274,6 +282,7 @@ class TryItView(QWidget):
             lambda value: [card.set_unsure_below(value / 100) for card in self.cards])
         image_row.addWidget(QLabel("Unsure below:"))
         image_row.addWidget(self.unsure_below)
+        image_row.addWidget(self.tta)
         image_row.addSpacing(12)
         image_row.addWidget(self.status, 1)
 
@@ -416,11 +425,11 @@ class TryItView(QWidget):
         self.status.setText("")
 
     def _classify(self, files: list[str]) -> None:
-        predictor, top_k = self.predictor, self.top_k.value()
+        predictor, top_k, tta = self.predictor, self.top_k.value(), self.tta.isChecked()
         for i in range(0, len(files), CHUNK):
             chunk = files[i:i + CHUNK]
             self._outstanding += 1
-            run_in_pool(lambda c=chunk: classify_images(predictor, c, top_k),
+            run_in_pool(lambda c=chunk: classify_images(predictor, c, top_k, tta),
                         lambda results, g=self._generation: self._on_classified(g, results, None),
                         lambda error, g=self._generation: self._on_classified(g, None, error),
                         owner=self, pool=self._pool)
