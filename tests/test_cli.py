@@ -152,7 +152,7 @@ def _other_value(s, tmp_path):
         value = str(tmp_path / "weights.pt")
         (tmp_path / "weights.pt").write_bytes(b"")
     elif s.kind is int:
-        value = s.min + 1
+        value = s.min + 1 if s.min + 1 != s.default else s.min + 2
     else:
         value = float(s.min + 0.3 * (s.max - s.min) if s.max is not None else s.min + 1)
     return value, str(value)
@@ -165,7 +165,8 @@ def test_every_flag_value_arrives_in_the_config(path, tmp_path):
     assert value != s.default
     flag = _flag(path, s)
     argv = [flag if value else flag.replace("--", "--no-", 1)] if text is None else [flag, text]
-    base = [] if path == "model" else ["--model", "resnet18"]  # small_cnn has no pretrained weights
+    # small_cnn has no pretrained weights; resnet18 no stochastic depth
+    base = [] if path == "model" else ["--model", "efficientnet_b0" if path == "drop_path" else "resnet18"]
     config = config_from_args(build_parser().parse_args(["train", *base, *argv]))
     got = getattr(config.augment, path[8:]) if path.startswith("augment.") else getattr(config, path)
     assert got == value and type(got) is type(value)

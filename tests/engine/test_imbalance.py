@@ -59,7 +59,8 @@ def test_balanced_class_weights_weight_the_training_loss_but_not_validation(imba
 def test_the_balanced_sampler_draws_the_classes_about_equally_for_the_same_epoch_length(imbalanced, tmp_path):
     drawn = DrawnLabels()
     config = TrainConfig(data_dir=str(imbalanced), image_size=32, epochs=4, batch_size=5, workers=0,
-                         val_fraction=0.25, balanced_sampler=True, early_stopping=False)
+                         val_fraction=0.25, balanced_sampler=True, early_stopping=False,
+                         tensorboard=False)  # its sample batch would be counted as drawn
     trainer = Trainer(config, out=tmp_path / "run", callbacks=[drawn])
     trainer.run()
     assert len(drawn.labels) == 4 * 15 and [row["train_images"] for row in trainer.history] == [15] * 4

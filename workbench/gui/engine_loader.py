@@ -13,6 +13,7 @@ loaded and only runs the Python-side initialisation.
 from __future__ import annotations
 
 import ctypes
+import gc
 import glob
 import importlib
 import importlib.util
@@ -25,8 +26,11 @@ from PySide6.QtCore import QObject, Signal
 from workbench.gui.offthread import run_in_pool
 
 # What the window's actions use (training, studies, export, Try it, the augmentation preview).
+# A run's callbacks import TensorBoard's writer and the image hashes (scipy) when they start: here
+# instead, so those imports' objects are in the heap gc.freeze() sets aside (see _on_loaded).
 ENGINE_MODULES = ("workbench.engine.trainer", "workbench.models", "workbench.data.preview",
-                  "workbench.export", "workbench.predict", "workbench.studies.lr_find")
+                  "workbench.export", "workbench.predict", "workbench.studies.lr_find",
+                  "torch.utils.tensorboard", "workbench.data.image_hashes")
 # Extension modules whose shared libraries are opened ahead of their import, without the GIL.
 _EXTENSIONS = {"torch": ("_C*.so", "lib/libtorch_python.so"), "torchvision": ("_C*.so", "image*.so")}
 
@@ -109,6 +113,11 @@ class EngineLoader(QObject):
 
     def _on_loaded(self, gpus: int) -> None:
         if not self.is_loaded:
+            # The imports made a few hundred thousand objects that live as long as the process. The
+            # window collects garbage on its own thread (gui/garbage.py); left in the collected
+            # generations they made one young-generation collection during the first run take
+            # ~300 ms (a frozen window). Frozen, no collection walks them again.
+            gc.freeze()
             self.is_loaded, self.error = True, None
             self.loaded.emit(gpus)
 

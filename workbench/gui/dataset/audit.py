@@ -63,6 +63,7 @@ class AuditView(QWidget):
                                "images (weaker)")
         self.source.setMinimumContentsLength(28)
         self.choose_button = QPushButton("Choose…")
+        self.choose_button.setAccessibleName("Choose label source")
         self.choose_button.setToolTip("Choose a run folder or a cross-validation study folder")
         self.choose_button.clicked.connect(self.choose_source)
         self.run_button = QPushButton("Run audit")

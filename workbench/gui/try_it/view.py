@@ -181,6 +181,7 @@ class PredictionCard(QFrame):
         self.heat_button.setEnabled(False)
         self.heat_button.setToolTip(f"No heat map: {printable(why)}")
 
+    @property
     def unsure(self) -> bool:
         return not self.unsure_label.isHidden()
 
