@@ -33,7 +33,7 @@ def _stages(parent: str, *stages: tuple[str, range]) -> tuple[LayerGroup, ...]:
 # layer that halves it opens the stage, as timm groups ConvNeXt's downsampling layers.
 _RESNET = (("stem", ("conv1", "bn1")), *((f"layer{i}", (f"layer{i}",)) for i in range(1, 5)))
 _SPECS = [
-    ModelSpec("small_cnn", "head.2", "head.", "Small built-in CNN (~0.1 M params) for quick runs",
+    ModelSpec("small_cnn", "head.2", "head.", "Small built-in CNN (~0.24 M params) for quick runs",
               _stages("features", *((f"block{i + 1}", range(i, i + 1)) for i in range(4)))),
     ModelSpec("resnet18", "fc", "fc.", "ResNet-18", _RESNET),
     ModelSpec("resnet50", "fc", "fc.", "ResNet-50", _RESNET),

@@ -8,14 +8,8 @@ pytest.importorskip("pytestqt")
 from workbench.engine import events as ev  # noqa: E402
 
 
-def test_a_stopped_study_resumes_recommends_and_trains_the_final_model(qtbot, window, tiny_data):
-    with qtbot.waitSignal(window.datasetOpened, timeout=30_000):
-        window.open_dataset(tiny_data)
-    form, view = window.form, window.cross_validation
-    form.model.setCurrentIndex(form.model.findData("small_cnn"))
-    form.image_size.setValue(32)
-    form.batch_size.setValue(4)
-    form.epochs.setValue(2)
+def test_a_stopped_study_resumes_recommends_and_trains_the_final_model(qtbot, window, tiny_study_form):
+    view = window.cross_validation
     view.folds.setValue(2)
     assert "known after its first epoch" in view.estimate_label.text()
 

@@ -8,14 +8,8 @@ pytest.importorskip("pytestqt")
 from workbench.engine import events as ev  # noqa: E402
 
 
-def _tiny_search(qtbot, window, tiny_data):
-    with qtbot.waitSignal(window.datasetOpened, timeout=30_000):
-        window.open_dataset(tiny_data)
-    form, view = window.form, window.search_view
-    form.model.setCurrentIndex(form.model.findData("small_cnn"))
-    form.image_size.setValue(32)
-    form.batch_size.setValue(4)
-    form.epochs.setValue(2)
+def _tiny_search(window, form):
+    view = window.search_view
     for row in view.editor.rows:
         row.search.setChecked(row.name == "lr")
     view.editor.row("lr").low.setText("1e-4")
@@ -27,13 +21,15 @@ def _tiny_search(qtbot, window, tiny_data):
 
 
 def test_a_search_stopped_and_resumed_fills_the_table_and_plots_and_hands_back_its_best(
-        qtbot, window, tiny_data):
-    form, view = _tiny_search(qtbot, window, tiny_data)
+        qtbot, window, tiny_study_form):
+    form, view = _tiny_search(window, tiny_study_form)
     assert "2 trials × up to 2 epochs" in view.estimate_label.text()
     assert view.start_button.isEnabled() and view.start_problem.text() == ""
 
     def stop_after_first_epoch(event):
-        if isinstance(event, ev.EpochEnd) and event.epoch == 1:
+        # Asked as epoch 1 starts (a whole epoch before the trial could finish epoch 2): Stop lets
+        # the trial finish the epoch it is in, then ends it.
+        if isinstance(event, ev.EpochStart) and event.epoch == 1:
             window.controller.stop()
 
     window.controller.event.connect(stop_after_first_epoch)
@@ -74,8 +70,8 @@ def test_a_search_stopped_and_resumed_fills_the_table_and_plots_and_hands_back_i
     assert runs.table.rowCount() == 2 and runs.back_button.isVisible()
 
 
-def test_a_bad_search_space_is_refused_with_its_reason(qtbot, window, tiny_data):
-    _, view = _tiny_search(qtbot, window, tiny_data)
+def test_a_bad_search_space_is_refused_with_its_reason(qtbot, window, tiny_study_form):
+    _, view = _tiny_search(window, tiny_study_form)
     lr = view.editor.row("lr")
     lr.low.setText("0.5")
     assert not view.start_button.isEnabled()
