@@ -25,6 +25,9 @@ class SearchPlots(QWidget):
         self.best_line = self.history_plot.plot(pen=BEST_PEN, name="best so far")
         self.importance_plot = curve_plot("Setting importance", "Setting importance plot", "", "importance")
         self.importance_plot.plotItem.legend.hide()
+        # Shares of 1: fractional ticks (curve_plot's bottom axis is for whole epochs and trials).
+        self.importance_plot.setAxisItems({"bottom": pg.AxisItem("bottom")})
+        self.importance_plot.setLabel("bottom", "importance")
         self.importance_plot.setXRange(0, 1.25)  # room for the labels beside the longest bar
         self.importance_plot.hideAxis("left")
         self.bars = pg.BarGraphItem(x0=[], y=[], height=0.6, width=[], brush=BAR_BRUSH)
