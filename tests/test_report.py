@@ -191,3 +191,11 @@ def test_the_audit_section_lists_the_findings_of_the_datasets_audit(trained_run,
     part = section_html(build_report(run), "audit")
     assert "Leakage" in part and "a.png [circle, train] = b.png [circle, val]" in part
     assert "looks like <b>square</b> (97.0%)" in part and part.count("data:image/png;base64,") == 1
+
+
+def test_a_damaged_out_of_fold_file_is_one_note_not_three(studies, tmp_path):
+    cv = shutil.copytree(studies / "cv", tmp_path / "cv")
+    (cv / "oof.npz").write_bytes(b"not an npz")
+    html = build_report(cv)
+    assert section_html(html, "overview").count("oof.npz cannot be read") == 1
+    assert "No confusion matrix" in section_html(html, "confusion")  # no fold summary to fall back on

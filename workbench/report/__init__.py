@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from workbench.report.page import page
+from workbench.report.page import esc, page
 from workbench.report.source import ReportError, ReportSource, load_source
 from workbench.runs import atomic_write_text
 
@@ -25,6 +25,9 @@ def build_report(source: str | Path | ReportSource) -> str:
 
     src = source if isinstance(source, ReportSource) else load_source(source)
     bodies = [(sid, title, fn(src)) for sid, title, fn in SECTIONS]
+    if src.notes:  # damage any section found while reading, at the top where it is seen
+        sid, title, body = bodies[0]
+        bodies[0] = (sid, title, body + "".join(f'<p class="warn">{esc(note)}</p>' for note in src.notes))
     model = src.summary.get("model") or src.config.get("model") or ""
     title = f"{_KIND[src.kind]}: {src.path.name}"
     subtitle = " · ".join(str(p) for p in (model, src.summary.get("status"), src.scan.get("root")) if p)

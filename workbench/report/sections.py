@@ -59,10 +59,7 @@ def overview(src: ReportSource) -> str:
             rows.append(("Training time", f"{float(s['total_seconds']):.0f} s"))
     elif src.kind == "run":
         rows.append(("Status", "no summary.json: the run did not finish writing its results"))
-    body = table(("", ""), rows, text_columns=(0, 1))
-    if src.notes:
-        body += "".join(f'<p class="warn">{esc(note)}</p>' for note in src.notes)
-    return body
+    return table(("", ""), rows, text_columns=(0, 1))  # build_report adds the notes of every section
 
 
 # Settings ---------------------------------------------------------------------------------------
@@ -232,7 +229,14 @@ def _short(value: object) -> str:
 
 # Confusion matrix and per-class metrics ---------------------------------------------------------
 def _out_of_fold(src: ReportSource) -> dict | None:
-    """Out-of-fold predictions of a CV study: every image scored by the fold that did not train on it."""
+    """Out-of-fold predictions of a CV study: every image scored by the fold that did not train on it.
+    Read once per report: the confusion matrix, per-class and misclassified sections share them."""
+    if "out_of_fold" not in src.cache:
+        src.cache["out_of_fold"] = _read_out_of_fold(src)
+    return src.cache["out_of_fold"]
+
+
+def _read_out_of_fold(src: ReportSource) -> dict | None:
     path = src.path / OOF
     if src.kind != "cv" or not path.exists():
         return None

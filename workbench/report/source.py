@@ -31,6 +31,7 @@ class ReportSource:
     history: list[dict[str, float]] = field(default_factory=list)
     study: dict[str, Any] = field(default_factory=dict)  # cv_summary.json / search_summary.json
     notes: list[str] = field(default_factory=list)  # damage found while reading
+    cache: dict[str, Any] = field(default_factory=dict)  # what several sections derive, made once
 
     @property
     def class_names(self) -> list[str]:
