@@ -25,3 +25,19 @@ def test_collection_is_off_and_full_collections_wait_while_busy(qapp, monkeypatc
     monkeypatch.setattr(gc, "get_count", lambda: (1, 0, 0))
     collector.check()
     assert collected == [1, 2, 2]  # nothing to do
+
+
+def test_nothing_is_collected_while_torch_loads(qapp, monkeypatch):
+    from workbench.gui.garbage import GuiThreadGarbageCollector
+
+    collector = GuiThreadGarbageCollector(parent=qapp)
+    collector.timer.stop()
+    collected = []
+    monkeypatch.setattr(gc, "collect", lambda generation=2: collected.append(generation) or 0)
+    monkeypatch.setattr(gc, "get_count", lambda: (10_000, 100, 100))
+    collector.paused = lambda: True
+    collector.check()
+    assert collected == []
+    collector.paused = lambda: False
+    collector.check()
+    assert collected == [2]

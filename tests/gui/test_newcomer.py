@@ -25,7 +25,7 @@ def test_the_window_shows_and_opens_a_folder_without_importing_torch(tmp_path):
     # The launch benchmark's premise: torch loads after the window appears, not before.
     probe = textwrap.dedent(f"""
         import sys
-        from PySide6.QtCore import QEventLoop, QSettings
+        from PySide6.QtCore import QEventLoop, QSettings, QTimer
         from workbench.gui.app import make_application
         from workbench.gui import engine_loader
         engine_loader.EngineLoader.start = lambda self: None  # the background load, not done here
@@ -37,14 +37,21 @@ def test_the_window_shows_and_opens_a_folder_without_importing_torch(tmp_path):
         window.datasetOpened.connect(lambda scan: loop.quit())
         window.open_dataset({str(sample_data_dir())!r})
         loop.exec()
+        QTimer.singleShot(600, loop.quit)  # the preview's debounce, the audit page's look-up
+        loop.exec()
+        # Nothing that needs torch, imagehash or scipy starts before the background load: their
+        # imports would compete with the window's first paints.
         print(window.scan is not None, "torch" in sys.modules, window.start_button.isEnabled(),
-              window.start_button.toolTip())
+              "imagehash" in sys.modules, "scipy" in sys.modules)
+        print(window.start_button.toolTip())
+        print(window.preview._status.text())
     """)
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120,
                          env={**__import__("os").environ, "QT_QPA_PLATFORM": "offscreen"})
     assert out.returncode == 0, out.stderr
-    assert out.stdout.split()[:3] == ["True", "False", "False"], out.stdout
+    assert out.stdout.split()[:5] == ["True", "False", "False", "False", "False"], out.stdout
     assert "loading PyTorch" in out.stdout
+    assert "The preview appears once PyTorch has loaded" in out.stdout
 
 
 def test_start_waits_for_the_engine_and_says_why(qtbot, tmp_path, monkeypatch):
@@ -60,8 +67,52 @@ def test_start_waits_for_the_engine_and_says_why(qtbot, tmp_path, monkeypatch):
     assert window.folder_edit.isEnabled() and window.form.isEnabled()  # usable at once
     assert not window.start_button.isEnabled()
     assert window.start_button.toolTip() == "Cannot start: loading PyTorch and the models…"
-    window.engine._on_loaded(0)  # what the background load reports when it is done
+    qtbot.waitUntil(lambda: "appears once PyTorch has loaded" in window.preview._status.text())
+    with qtbot.waitSignal(window.preview.previewUpdated, timeout=30_000):
+        window.engine._on_loaded(0)  # what the background load reports when it is done
     assert window.start_button.isEnabled() and "Cannot start" not in window.start_button.toolTip()
+
+
+def test_the_engine_loads_once_the_window_is_idle_or_at_the_latest_after_its_limit(qtbot, monkeypatch):
+    import time
+
+    from workbench.gui.engine_loader import EngineLoader
+
+    started = []
+    monkeypatch.setattr(EngineLoader, "start", lambda self: started.append(time.monotonic()))
+    idle = EngineLoader()
+    begun = time.monotonic()
+    idle.start_when_idle(quiet_ms=100, at_most_ms=5000)
+    qtbot.waitUntil(lambda: bool(started), timeout=5000)
+    assert 0.09 <= started[0] - begun < 4  # quiet for 100 ms, well before the limit
+    started.clear()
+    busy = EngineLoader()
+    begun = time.monotonic()
+    busy.start_when_idle(quiet_ms=100, at_most_ms=600)
+    while not started and time.monotonic() - begun < 5:
+        time.sleep(0.06)  # the GUI thread busy: each tick is late, so only the limit starts it
+        qtbot.wait(1)
+    assert started and 0.55 <= started[0] - begun < 3
+
+
+def test_the_engine_libraries_open_without_the_gil():
+    import ctypes.util
+    import threading
+    import time
+
+    from workbench.gui.engine_loader import _dlopen_without_gil
+
+    dlopen = _dlopen_without_gil()
+    assert dlopen(ctypes.util.find_library("m") or "libm.so.6")  # a handle: opened
+    # A foreign call releases the GIL: another thread runs while this one is inside it.
+    ran = []
+    sleeper = ctypes.CDLL(None).usleep
+    worker = threading.Thread(target=lambda: ran.append(time.monotonic()))
+    calls = time.monotonic()
+    worker.start()
+    sleeper(200_000)  # the same kind of call as dlopen: ctypes, through libc
+    worker.join()
+    assert ran and ran[0] - calls < 0.15
 
 
 def test_a_refused_folder_clears_the_previous_folders_thumbnails_and_preview(qtbot, window, tmp_path):

@@ -5,9 +5,16 @@ window needs none of it to show a folder or the settings, so it shows first and 
 pool thread. An import holds the GIL while it runs module code, which a 1 ms switch interval
 breaks into short slices; what it cannot break is a C call, and the longest ones are the
 ``dlopen`` of torch's shared libraries (hundreds of megabytes to map and relocate, static
-initialisers registering thousands of operators). ``ctypes.CDLL`` releases the GIL around
-``dlopen``, so the libraries are opened through it first; the ``import`` that follows finds them
-loaded and only runs the Python-side initialisation.
+initialisers registering thousands of operators: ~300 ms with the GIL held, measured on a 2-core
+machine). ``ctypes.CDLL`` holds the GIL around its ``dlopen`` (Python 3.11), but a foreign call
+through ctypes releases it, so the libraries are opened first by calling libc's ``dlopen``; the
+``import`` that follows finds them loaded and only runs the Python-side initialisation.
+While a ``dlopen`` runs it holds the dynamic loader's lock, and the GUI thread's first paints
+wait on that lock (e.g. loading a font or plugin) while holding the GIL: 280 ms stalls when the
+load began at the first paint. So the load begins once the GUI thread has been idle for a
+moment (``start_when_idle``), and the augmentation preview waits for it rather than importing
+torch itself. The other long stalls were garbage collections walking the imports' objects: the
+window collects nothing until the load has ended (gui/garbage.py).
 """
 
 from __future__ import annotations
@@ -21,7 +28,9 @@ import os
 import sys
 import threading
 
-from PySide6.QtCore import QObject, Signal
+import time
+
+from PySide6.QtCore import QObject, QTimer, Signal
 
 from workbench.gui.offthread import run_in_pool
 
@@ -35,11 +44,26 @@ ENGINE_MODULES = ("workbench.engine.trainer", "workbench.models", "workbench.dat
 _EXTENSIONS = {"torch": ("_C*.so", "lib/libtorch_python.so"), "torchvision": ("_C*.so", "image*.so")}
 
 
+def _dlopen_without_gil():
+    """``dlopen(path) -> handle or None`` as a ctypes foreign call (which releases the GIL), or
+    ``ctypes.CDLL`` where there is no libc ``dlopen`` (Windows)."""
+    try:
+        libc = ctypes.CDLL(None)
+        dlopen = libc.dlopen
+    except (OSError, AttributeError, TypeError):
+        return lambda path: ctypes.CDLL(path)._handle
+    dlopen.argtypes, dlopen.restype = [ctypes.c_char_p, ctypes.c_int], ctypes.c_void_p
+    # RTLD_NOW with local symbols: the flags an extension module's import uses.
+    flags = os.RTLD_NOW | getattr(os, "RTLD_LOCAL", 0)
+    return lambda path: dlopen(os.fsencode(path), flags)
+
+
 def preload_shared_libraries() -> list[str]:
     """Open torch's and torchvision's shared libraries (and, through them, their dependencies)
     with the GIL released; what was opened, for the log. A library that will not open is left
     to the import, which then reports the real error."""
     opened = []
+    dlopen = _dlopen_without_gil()
     for package, patterns in _EXTENSIONS.items():
         spec = importlib.util.find_spec(package)
         if spec is None or spec.origin is None:
@@ -48,11 +72,20 @@ def preload_shared_libraries() -> list[str]:
         for pattern in patterns:
             for path in sorted(glob.glob(os.path.join(folder, pattern))):
                 try:
-                    ctypes.CDLL(path)
-                    opened.append(path)
+                    if dlopen(path):
+                        opened.append(path)
                 except OSError:
                     pass
     return opened
+
+
+def import_off_gui_thread(name: str):
+    """Import ``name`` (a module that needs torch) on a pool thread: when torch is not imported
+    yet, its libraries are opened first without the GIL, as the background load does (the
+    augmentation preview asks for torch before the load has begun)."""
+    if "torch" not in sys.modules:
+        preload_shared_libraries()
+    return importlib.import_module(name)
 
 
 def engine_imported() -> bool:
@@ -84,6 +117,28 @@ class EngineLoader(QObject):
         self.error: str | None = None
         self._done = threading.Event()  # set by the pool thread when its imports have ended
 
+    def start_when_idle(self, quiet_ms: int = 200, at_most_ms: int = 3000, tick_ms: int = 25) -> None:
+        """``start()`` once the GUI thread has kept a ``tick_ms`` timer on time for ``quiet_ms``
+        (the window's first layout and paints are done), or ``at_most_ms`` from now."""
+        if self.started or getattr(self, "_idle_timer", None) is not None:
+            return
+        deadline = time.monotonic() + at_most_ms / 1000
+        state = {"last": time.monotonic(), "quiet": 0.0}
+        timer = self._idle_timer = QTimer(self, interval=tick_ms)
+
+        def tick() -> None:
+            now = time.monotonic()
+            late = now - state["last"] - tick_ms / 1000
+            state["last"] = now
+            state["quiet"] = state["quiet"] + tick_ms if late < 0.010 else 0.0
+            if state["quiet"] >= quiet_ms or now >= deadline or self.started:
+                timer.stop()
+                if not self.started:
+                    self.start()
+
+        timer.timeout.connect(tick)
+        timer.start()
+
     def start(self) -> None:
         self.started = True
         done = self._done
@@ -95,6 +150,10 @@ class EngineLoader(QObject):
                 done.set()
 
         run_in_pool(load, self._on_loaded, self._on_failed, owner=self)
+
+    def loading(self) -> bool:
+        """Started in the background and not yet ended."""
+        return self.started and not self._done.is_set()
 
     def wait_for_background_load(self, timeout: float = 120) -> None:
         """Block until a started load has ended: an interpreter that exits while a thread is

@@ -9,6 +9,9 @@ so while a run trains it waits, up to ``full_every_s``, and happens as soon as t
 The timer ticks every 100 ms: the young generation then holds a tenth of a second's allocations
 (at 1 s, collecting a whole second's worth of the training thread's objects stalled the window
 for up to 119 ms in the stall test; at 100 ms it measured as without any collection, 55–70 ms).
+While torch loads in the background (gui/engine_loader.py) nothing is collected: the imports
+make objects faster than the young generations can be walked (a generation-1 collection then
+took 108 ms), and ``gc.freeze()`` sets them all aside when the load ends.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ class GuiThreadGarbageCollector(QObject):
         self.thresholds = gc.get_threshold()
         self.full_every_s = full_every_s
         self.busy: Callable[[], bool] = lambda: False  # the window sets "a run is training"
+        self.paused: Callable[[], bool] = lambda: False  # the window sets "torch is loading"
         self._last_full = time.monotonic()
         gc.disable()
         self.timer = QTimer(self)
@@ -35,7 +39,7 @@ class GuiThreadGarbageCollector(QObject):
     def check(self) -> None:
         count0, count1, count2 = gc.get_count()
         t0, t1, t2 = self.thresholds
-        if count0 <= t0:
+        if count0 <= t0 or self.paused():
             return
         generation = 0
         if count1 > t1:

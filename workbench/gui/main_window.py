@@ -61,7 +61,9 @@ class MainWindow(QMainWindow):
         # gui/engine_loader.py); until then the folder and the settings work and Start waits.
         self.engine = EngineLoader(self)
         self.engine.loaded.connect(self._on_engine_loaded)
-        self.engine.failed.connect(lambda _message: self._update_buttons(self.controller.running))
+        self.engine.failed.connect(lambda _message: (self._update_buttons(self.controller.running),
+                                                     self.preview.resume(),
+                                                     self.dataset_tab.audit.resume()))
         self._build_widgets()
         self._build_menus()
         self._wire_session()
@@ -91,6 +93,10 @@ class MainWindow(QMainWindow):
 
         self.dataset_tab = DatasetTab()
         self.dataset_panel, self.preview = self.dataset_tab.panel, self.dataset_tab.preview
+        # The preview needs torch: it waits for the background load (see gui/engine_loader.py).
+        # So does reading a saved audit (its imports compete with the window's first paints).
+        self.preview.waiting_for = self.dataset_tab.audit.waiting_for = lambda: (
+            None if self.engine.is_loaded or self.engine.error else "PyTorch has loaded")
         self.dataset_tab.scanned.connect(self._on_scanned)
         self.dataset_panel.settingRequested.connect(self.form.set_value)
         self.training_tab = TrainingTab()
@@ -99,7 +105,7 @@ class MainWindow(QMainWindow):
                                                self.training_tab.log)
         self.controller.runningChanged.connect(self._update_buttons)
         self.controller.ended.connect(self._on_run_ended)
-        self._defer_full_collections_while_training()
+        self._defer_full_collections()
         self.results = ResultsView()
         self.runs_view = RunsView(self.settings)
         self.runs_view.rerunRequested.connect(self.rerun)
@@ -362,14 +368,17 @@ class MainWindow(QMainWindow):
         self.form.batch_size.setValue(batch_size)
         self.start_training()
 
-    def _defer_full_collections_while_training(self) -> None:
-        """A full garbage collection stalls the window for ~250 ms: not while a run trains."""
+    def _defer_full_collections(self) -> None:
+        """A full garbage collection stalls the window for ~250 ms: not while a run trains; and no
+        collection at all while torch loads (they walk the objects the imports are making: 90–190 ms
+        each, one after another; see gui/garbage.py)."""
         from PySide6.QtWidgets import QApplication
 
         collector = getattr(QApplication.instance(), "garbage_collector", None)
         if collector is not None:
-            controller = self.controller
+            controller, engine = self.controller, self.engine
             collector.busy = lambda: controller.running
+            collector.paused = engine.loading
 
     def _update_buttons(self, running: bool) -> None:
         blocked = None if running else self._start_blocker()
@@ -392,21 +401,16 @@ class MainWindow(QMainWindow):
         problems = self.form.problems()
         return problems[0] if problems else None
 
-    def paintEvent(self, event) -> None:  # noqa: N802 — Qt override
-        super().paintEvent(event)
-        QTimer.singleShot(0, self._load_engine)  # once the window is on screen, not before
-
     def showEvent(self, event) -> None:  # noqa: N802 — Qt override
         super().showEvent(event)
-        QTimer.singleShot(1000, self._load_engine)  # where nothing is painted (a hidden screen)
-
-    def _load_engine(self) -> None:
-        if not self.engine.is_loaded and not self.engine.started:
-            self.engine.start()
+        if not self.engine.is_loaded:
+            self.engine.start_when_idle()  # once the window is on screen and painted, not before
 
     def _on_engine_loaded(self, gpus: int) -> None:
         self.form.set_engine_loaded(gpus)
         self._on_settings_changed()  # counts the parameters and enables Start
+        self.preview.resume()
+        self.dataset_tab.audit.resume()
 
     # Export ------------------------------------------------------------------------------------
     def export_model_dialog(self, run_dir: str | None = None) -> ExportDialog | None:

@@ -8,6 +8,7 @@ per image: open its folder, and move it to another class folder after a confirma
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 import os
 from pathlib import Path
 
@@ -54,6 +55,11 @@ class AuditView(QWidget):
         self.audit_path: Path | None = None
         self.cards: list[FileCard] = []
         self._request = LatestRequest()
+        # What reading a saved audit waits for (None: nothing): the window sets "torch loads", as
+        # workbench.audit imports imagehash and scipy, whose import at start-up competed with the
+        # window's first paints (a 127 ms stall); it calls resume() once loaded.
+        self.waiting_for: Callable[[], str | None] = lambda: None
+        self._waiting_scan = None
         self._thumbnails = LatestRequest()
 
         self.source = QComboBox()
@@ -100,27 +106,32 @@ class AuditView(QWidget):
     # Following the Dataset tab ------------------------------------------------------------------
     def set_scan(self, scan) -> None:
         """A new (or rescanned) folder: show its saved audit, if any, and find label sources."""
-        from workbench.audit import default_audit_path, probability_sources, read_audit
-        from workbench.runs import default_runs_root
-
         same_folder = self.scan is not None and scan is not None and scan.root == self.scan.root
         self.scan = scan
         self.run_button.setEnabled(scan is not None)
         if scan is None:
             self._show(None)
             return
-        path = default_audit_path(scan.root)
-        root = str(default_runs_root())
+        if self.waiting_for():
+            self._waiting_scan = scan
+            return
+        self._waiting_scan = None
 
         def load():
+            # Imported here, off the GUI thread: workbench.audit imports imagehash and scipy
+            # (850 ms on a 2-core machine, which froze the window as the first folder opened).
+            from workbench.audit import default_audit_path, probability_sources, read_audit
+            from workbench.runs import default_runs_root
+
+            path = default_audit_path(scan.root)
             try:
                 saved = read_audit(path) if path.is_file() else None
             except ValueError:
                 saved = None  # damaged: the next audit replaces it
-            return saved, probability_sources(scan.root, root)
+            return path, saved, probability_sources(scan.root, str(default_runs_root()))
 
         def loaded(result) -> None:
-            saved, sources = result
+            path, saved, sources = result
             self._fill_sources(sources)
             if saved is not None and saved.get("dataset") == scan.root:
                 self.audit_path = path
@@ -129,6 +140,12 @@ class AuditView(QWidget):
                 self._show(None)
 
         run_in_pool(load, loaded, None, owner=self, wanted=self._request.next())
+
+    def resume(self) -> None:
+        """What ``waiting_for`` named is there: read the saved audit of the folder shown."""
+        if self._waiting_scan is not None and self._waiting_scan is self.scan:
+            self.scan = None  # not yet shown: read as a new folder
+            self.set_scan(self._waiting_scan)
 
     def set_config(self, config: TrainConfig) -> None:
         """The split settings changed: recompute which duplicates cross it."""
@@ -290,11 +307,11 @@ class AuditView(QWidget):
             self._sections.addWidget(QLabel(f"… and {count - MAX_SHOWN} more (all are in audit.json)."))
 
     def _show_leakage(self) -> None:
-        from workbench.audit import leakage_for
-
         if self.audit is None or self.scan is None or self.audit.get("dataset") != self.scan.root:
             self.leakage.hide()
             return
+        from workbench.audit import leakage_for  # imported by then: an audit was loaded or made
+
         try:
             leaks = leakage_for(self.audit, self.scan, self.config)
         except ValueError:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
@@ -30,9 +31,9 @@ NO_SAMPLES = "No training images yet: choose an image folder to preview augmenta
 def augmentation_preview(*args, **kwargs) -> dict:
     """:func:`workbench.data.preview.augmentation_preview`, imported on first use: it needs torch,
     which the window loads in the background after it appears."""
-    from workbench.data.preview import augmentation_preview as make
+    from workbench.gui.engine_loader import import_off_gui_thread
 
-    return make(*args, **kwargs)
+    return import_off_gui_thread("workbench.data.preview").augmentation_preview(*args, **kwargs)
 
 
 def _make_preview(kwargs: dict) -> dict:
@@ -102,6 +103,9 @@ class AugmentationPreview(QWidget):
         self._config = TrainConfig()
         self._seed = 0
         self._request = 0  # the newest request; results for older ones are stale
+        # What the preview waits for before it can start (None: nothing); the window sets it while
+        # torch loads and calls resume() after.
+        self.waiting_for: Callable[[], str | None] = lambda: None
         self._started = 0  # the request the running (or last) job computes
         self._running = False
 
@@ -196,6 +200,10 @@ class AugmentationPreview(QWidget):
         self._config = copy.deepcopy(config)  # the form may keep editing its own object
         self._schedule()
 
+    def resume(self) -> None:
+        """What ``waiting_for`` named is there: make the preview asked for meanwhile."""
+        self._start()
+
     def regenerate(self) -> None:
         """New random draw with the current settings."""
         self._seed += 1
@@ -241,6 +249,11 @@ class AugmentationPreview(QWidget):
         problems = self._config.augment.problems()
         if problems:
             self._show_empty("Fix the augmentation settings to see a preview: " + "; ".join(problems) + ".")
+            return
+        waiting = self.waiting_for()
+        if waiting:
+            self._started = -1  # not started: resume() starts the newest request
+            self._status.setText(f"The preview appears once {waiting}…")
             return
         self._running = True
         self._status.setText("Generating…")
