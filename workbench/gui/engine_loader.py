@@ -27,7 +27,6 @@ import importlib.util
 import os
 import sys
 import threading
-
 import time
 
 from PySide6.QtCore import QObject, QTimer, Signal

@@ -8,8 +8,8 @@ per image: open its folder, and move it to another class folder after a confirma
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QUrl, Signal
