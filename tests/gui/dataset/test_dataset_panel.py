@@ -7,6 +7,7 @@ import threading
 
 import pyqtgraph as pg
 import pytest
+from PySide6.QtCore import QThreadPool
 from PySide6.QtWidgets import QLabel, QTableWidget, QWidget
 
 import workbench.gui.dataset.panel as dataset_panel
@@ -153,3 +154,27 @@ def test_the_imbalance_warning_sets_the_remedies_in_the_windows_form_in_one_clic
     with qtbot.waitSignal(window.datasetOpened, timeout=30_000):
         window.open_dataset(tiny_data)  # balanced: no warning, no remedies
     assert not weights.isVisible() and not sampler.isVisible()
+
+
+def test_a_large_folders_scan_shows_its_progress_then_the_result(qtbot, shown, tiny_data, monkeypatch):
+    import workbench.gui.dataset.tab as tab_module
+
+    monkeypatch.setattr(tab_module, "PROGRESS_FROM_FILES", 1)  # tiny_data counts as large here
+    calls = []
+    real = DatasetPanel.show_progress
+
+    def show_progress(self, done, total):
+        calls.append((done, total, threading.current_thread() is threading.main_thread()))
+        real(self, done, total)
+
+    monkeypatch.setattr(DatasetPanel, "show_progress", show_progress)
+    tab = shown(tab_module.DatasetTab(), size=(900, 800))
+    with qtbot.waitSignal(tab.scanned, timeout=30_000):
+        tab.open_folder(tiny_data, 89.0)
+    assert calls and calls[0][:2] == (0, 64) and calls[-1][:2] == (64, 64), calls
+    assert all(on_gui_thread for *_, on_gui_thread in calls)  # queued to the GUI thread
+    assert tab.panel._header.text().startswith("64 images in 4 classes")  # the result replaces it
+    tab.panel.show_progress(1234, 100_000)
+    assert tab.panel._header.text() == "Scanning… 1,234 of 100,000 files checked"
+    # The thumbnails and the audit look-up it started end before the tab is deleted.
+    qtbot.waitUntil(lambda: QThreadPool.globalInstance().activeThreadCount() == 0, timeout=30_000)

@@ -209,6 +209,11 @@ class DatasetPanel(QWidget):
         self._skipped.hide()
         self._skipped_title.hide()
 
+    def show_progress(self, done: int, total: int) -> None:
+        """A large folder's scan under way (headers checked, of the files found)."""
+        if done < total:
+            self._header.setText(f"Scanning… {done:,} of {total:,} files checked")
+
     def show_error(self, message: str) -> None:
         """Show why the folder cannot be trained on, in place of everything else."""
         self.clear()

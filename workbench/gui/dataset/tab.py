@@ -14,11 +14,15 @@ from workbench.gui.dataset.panel import DatasetPanel
 from workbench.gui.dataset.preview import AugmentationPreview
 from workbench.gui.offthread import LatestRequest, run_in_pool
 
+PROGRESS_FROM_FILES = 2000  # folders with fewer files are scanned in well under a second
+
 
 class DatasetTab(QSplitter):
     """``open_folder(path, …)`` scans; ``scanned`` fires with the DatasetScan, or None and why."""
 
     scanned = Signal(object, object)  # DatasetScan or None, error message or None
+    # (images checked, of total) while a scan runs; emitted on the pool thread, queued to the panel.
+    scanProgress = Signal(int, int)
 
     def __init__(self, parent=None):
         super().__init__(Qt.Orientation.Vertical, parent)
@@ -38,13 +42,20 @@ class DatasetTab(QSplitter):
         self.addWidget(self.pages)
         self._scan_request = LatestRequest()  # a newer folder replaces a scan still running
         self._max_megapixels = 89.0
+        self.scanProgress.connect(self.panel.show_progress, Qt.ConnectionType.QueuedConnection)
 
     def open_folder(self, path: str | Path, max_megapixels: float) -> None:
         from workbench.data.scan import scan_image_folder
 
         path, self._max_megapixels = str(path), max_megapixels
-        run_in_pool(lambda: scan_image_folder(path, max_megapixels), self._on_scanned,
-                    self._on_refused, owner=self, wanted=self._scan_request.next())
+        wanted = self._scan_request.next()
+
+        def progress(done: int, total: int) -> None:
+            if wanted() and total >= PROGRESS_FROM_FILES:  # a small folder is scanned at once
+                self.scanProgress.emit(done, total)
+
+        run_in_pool(lambda: scan_image_folder(path, max_megapixels, progress=progress), self._on_scanned,
+                    self._on_refused, owner=self, wanted=wanted)
 
     def _on_scanned(self, scan) -> None:
         self.scan, self.error = scan, None
