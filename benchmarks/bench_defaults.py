@@ -32,7 +32,7 @@ from workbench.config import AugmentConfig, TrainConfig
 from workbench.engine.trainer import Trainer
 
 # The defaults before issue 15 changed them (only the settings it changed).
-BEFORE = {"epochs": 10, "lr": 1e-3, "schedule": "none", "patience": 3,
+BEFORE = {"epochs": 10, "lr": 1e-3, "schedule": "none", "patience": 3, "batch_size": 32,
           "augment.horizontal_flip": True}
 
 ARROWS = ("down", "left", "right", "up")

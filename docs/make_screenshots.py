@@ -98,7 +98,7 @@ def studies(window) -> None:
     """Find a learning rate, cross-validate with it, train the final model: three screenshots."""
     form = window.form
     form.epochs.setValue(10)
-    # The default batch of 32: with 8, the one-epoch sweep's 33 batch losses are too noisy for the
+    # The default batch of 16: with 8, the one-epoch sweep's 33 batch losses are too noisy for the
     # model to show any descent before the loss blows up, and the finder (rightly) refuses.
     form.test_fraction.setValue(0.15)
     settle()
