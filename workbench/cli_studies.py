@@ -24,13 +24,13 @@ def _common(parser, non_empty, *, out_help: str, resume_help: str | None, quiet_
 def register(sub: argparse._SubParsersAction, add_config_flags, non_empty, formatter) -> None:
     lr_find = sub.add_parser(
         "lr-find", help="find a learning rate (range test)", formatter_class=formatter,
-        description="Sweep the learning rate exponentially over a bounded number of steps (at most "
-                    "one epoch), record the smoothed loss and suggest a rate, naming the rule used. "
+        description="Sweep the learning rate exponentially over a bounded number of steps (on a small "
+                    "set, over several epochs, at most 20), record the smoothed loss and suggest a rate, naming the rule used. "
                     "Writes lr_find.json and lr_find.png into the output folder.")
     _common(lr_find, non_empty, out_help="folder to write the sweep into (default: a new one under "
             "RUNS/lr-find)", resume_help=None, quiet_help="print only the suggestion")
     lr_find.add_argument("--iterations", type=int, default=100, metavar="N",
-                         help="optimizer steps in the sweep (default 100; at most one epoch)")
+                         help="optimizer steps in the sweep (default 100; at most 20 epochs' worth)")
     lr_find.add_argument("--start-lr", type=float, default=1e-7, metavar="X", help="first rate (1e-7)")
     lr_find.add_argument("--end-lr", type=float, default=10.0, metavar="X", help="last rate (10)")
     add_config_flags(lr_find)

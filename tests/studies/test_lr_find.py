@@ -9,8 +9,10 @@ from types import SimpleNamespace
 import pytest
 
 from workbench.cli import main
+from workbench.config import TrainConfig
 from workbench.engine import events as ev
 from workbench.engine.trainer import Trainer, TrainingError
+from workbench.studies import lr_find
 from workbench.studies.lr_find import LRRangeTest, find_learning_rate, suggest
 
 
@@ -21,7 +23,7 @@ class FakeRun:
         self.iterations = iterations
         self.optimizer = SimpleNamespace(param_groups=[{"lr": 1.0}])
         self.data = SimpleNamespace(train=[0] * 100)
-        self.config = SimpleNamespace(batch_size=5)
+        self.config = TrainConfig(batch_size=5)
         self.stopped, self.logs, self.emitted = None, [], []
 
     def stop(self, status, reason):
@@ -67,8 +69,23 @@ def test_a_nan_loss_stops_the_sweep():
     assert "became nan" in run.stopped[1] and len(test.smoothed) == 2
 
 
-def test_too_few_iterations_in_an_epoch_is_refused_with_the_numbers():
-    with pytest.raises(TrainingError, match="give 3 iterations in one epoch; at least 8 are needed"):
+def test_a_short_epoch_is_swept_over_more_epochs_up_to_the_limit():
+    run, test = FakeRun(iterations=30), LRRangeTest(1e-6, 1, 100)
+    test.on_run_start(run)
+    assert test.iterations == 100 and run.config.epochs == 4  # 100 steps: 4 epochs of 30
+    assert "the sweep takes 100 steps over 4 epochs" in run.logs[0]
+    run, test = FakeRun(iterations=3), LRRangeTest(1e-6, 1, 100)
+    test.on_run_start(run)
+    assert test.iterations == 3 * lr_find.MAX_EPOCHS and run.config.epochs == lr_find.MAX_EPOCHS
+    run, test = FakeRun(iterations=200), LRRangeTest(1e-6, 1, 100)
+    test.on_run_start(run)
+    assert test.iterations == 100 and run.config.epochs == 1
+
+
+def test_too_few_iterations_even_over_the_most_epochs_is_refused_with_the_numbers(monkeypatch):
+    monkeypatch.setattr(lr_find, "MAX_EPOCHS", 2)
+    with pytest.raises(TrainingError, match="give 3 iterations in one epoch, 6 in the 2 epochs a sweep "
+                                            "may take; at least 8 are needed"):
         LRRangeTest(1e-6, 1, 100).on_run_start(FakeRun(iterations=3))
 
 
@@ -100,19 +117,22 @@ def test_a_sweep_leaves_no_trace_on_the_next_run(fast_config, tmp_path):
     result = find_learning_rate(fast_config, tmp_path / "sweep", iterations=100)
     Trainer(fast_config, out=tmp_path / "after").run()
     assert _metrics(tmp_path / "before") == _metrics(tmp_path / "after")
-    assert 8 <= len(result.lrs) <= 13 and result.lrs[0] == pytest.approx(1e-7)  # one epoch at most
+    # 13 iterations an epoch: the sweep goes on into further epochs (until 100 steps or divergence).
+    assert len(result.lrs) > 13 and result.lrs[0] == pytest.approx(1e-7)
     saved = json.loads((tmp_path / "sweep" / "lr_find.json").read_text())
     assert {"lrs", "losses", "suggested_lr", "rule"} <= set(saved)
     assert (tmp_path / "sweep" / "lr_find.png").read_bytes()[:4] == b"\x89PNG"
 
 
-def test_the_command_line_prints_the_suggestion_or_refuses_clearly(fast_config, tmp_path, capsys):
+def test_the_command_line_prints_the_suggestion_or_refuses_clearly(fast_config, tmp_path, capsys,
+                                                                   monkeypatch):
     common = [fast_config.data_dir, "--image-size", "32", "--workers", "1"]
     code = main(["lr-find", *common, "--batch-size", "4", "--out", str(tmp_path / "sweep")])
     out, err = capsys.readouterr()
     assert code in (0, 1)  # 1 when the tiny curve has no descent: then it says why
     assert ("Suggested learning rate" in err) if code == 0 else ("No learning rate suggested" in err)
     assert "lr_find.json" in out
+    monkeypatch.setattr(lr_find, "MAX_EPOCHS", 1)  # 2 iterations at batch 32: too few in one epoch
     assert main(["lr-find", *common, "--batch-size", "32", "--out", str(tmp_path / "too-few")]) == 1
     err = capsys.readouterr().err
     assert "error: Too few images for a learning-rate sweep" in err and "Traceback" not in err

@@ -1,7 +1,8 @@
 """The learning-rate range test (Smith 2015; fastai's ``lr_find``, Lightning's ``Tuner.lr_find``).
 
 The learning rate grows exponentially from ``start_lr`` to ``end_lr`` over a bounded number of
-optimizer steps (at most one epoch) while the loss of each batch is recorded. The loss is
+optimizer steps (100 by default; on a small set, over as many epochs as that takes, at most
+``MAX_EPOCHS``, as fastai's sweep does) while the loss of each batch is recorded. The loss is
 smoothed (an exponential moving average with bias correction) and the sweep stops early once it
 diverges (the smoothed loss over 4 × the best so far, or not finite). A suggestion is read off
 the smoothed curve by a named rule; when the curve has no descent none is invented.
@@ -13,6 +14,7 @@ later run: that run builds its own model, optimizer and schedule and seeds its r
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -24,6 +26,10 @@ from workbench.engine.trainer import Trainer, TrainingError
 
 RULES = ("steepest", "valley", "minimum/10")
 MIN_ITERATIONS = 8  # fewer points than this make no curve
+# A small set's epoch holds few batches (the sample data: 10 at batch 32): the sweep goes on into
+# further epochs, up to this many. One epoch's 9 points gave a curve too coarse to read: its
+# steepest segment suggested 3.2e-2, at which small_cnn stayed at chance.
+MAX_EPOCHS = 20
 DIVERGENCE = 4.0  # stop once the smoothed loss exceeds this multiple of the best
 
 
@@ -64,15 +70,23 @@ class LRRangeTest(Callback):
         self.steps = 0  # optimizer steps taken: on a GPU the losses arrive in bursts, behind
 
     def on_run_start(self, run) -> None:
-        if run.iterations < MIN_ITERATIONS:
+        most = MAX_EPOCHS * run.iterations
+        if most < MIN_ITERATIONS:
             raise TrainingError(
                 f"Too few images for a learning-rate sweep: {len(run.data.train)} training images at "
-                f"batch size {run.config.batch_size} give {run.iterations} iterations in one epoch; "
-                f"at least {MIN_ITERATIONS} are needed. Lower the batch size.")
-        self.iterations = min(self.asked, run.iterations)
-        if self.iterations < self.asked:
+                f"batch size {run.config.batch_size} give {run.iterations} iterations in one epoch, "
+                f"{most} in the {MAX_EPOCHS} epochs a sweep may take; at least {MIN_ITERATIONS} are "
+                "needed. Lower the batch size.")
+        self.iterations = min(self.asked, most)
+        epochs = math.ceil(self.iterations / run.iterations)
+        # The loop reads the epoch count after on_run_start: the sweep's own run goes on for these.
+        run.config = dataclasses.replace(run.config, epochs=epochs)
+        if epochs > 1:
             run.log(f"One epoch has {run.iterations} iterations: the sweep takes {self.iterations} "
-                    f"steps, not {self.asked}.")
+                    f"steps over {epochs} epochs.")
+        if self.iterations < self.asked:
+            run.log(f"The sweep takes {self.iterations} steps, not {self.asked} ({MAX_EPOCHS} epochs "
+                    "at most).")
         # With layer-wise rates (layer_lr_decay) every group keeps its ratio to the head's rate,
         # which is the one swept and suggested.
         head = run.optimizer.param_groups[-1]["lr"]

@@ -43,8 +43,11 @@ def test_the_sweep_is_plotted_with_its_suggestion_and_use_fills_the_form(qtbot, 
     assert window.start_button.isEnabled()
 
 
-def test_a_refused_sweep_shows_its_message(qtbot, window, tiny_data):
-    _open_tiny(qtbot, window, tiny_data, batch_size=8)  # 6 iterations in an epoch: too few
+def test_a_refused_sweep_shows_its_message(qtbot, window, tiny_data, monkeypatch):
+    from workbench.studies import lr_find
+
+    monkeypatch.setattr(lr_find, "MAX_EPOCHS", 1)
+    _open_tiny(qtbot, window, tiny_data, batch_size=8)  # 6 iterations in its one epoch: too few
     dialog, outcome = _sweep(qtbot, window)
     assert outcome.failed
     assert dialog.result_label.text().startswith("Too few images for a learning-rate sweep")

@@ -23,8 +23,8 @@ SUGGESTED_PEN = pg.mkPen("#2ca02c", width=2)
 OTHER_PEN = pg.mkPen("#7f7f7f", width=1.5, style=Qt.PenStyle.DashLine)
 REFUSAL_STYLE = "color: #d62728;"
 
-EXPLANATION = ("The learning rate grows step by step from 1e-7 to 10 over at most 100 batches of one "
-               "epoch while each batch's loss is recorded; the sweep stops once the loss blows up. "
+EXPLANATION = ("The learning rate grows step by step from 1e-7 to 10 over 100 batches (over several "
+               "epochs of a small set) while each batch's loss is recorded; the sweep stops once the loss blows up. "
                "A good rate lies where the smoothed loss falls fastest, well before its minimum. "
                "The sweep trains a throw-away copy of the model: your next run starts afresh.")
 
