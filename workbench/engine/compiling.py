@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from torch import nn
 
-# Measured wins by device type; auto compiles nothing else. None is listed yet: on the 2-core
-# shared CPU this was written on, bench_compile.py had not finished compiling even small_cnn
-# after 10 minutes (the machine's load was ~20), far more than a typical small_cnn run, and CUDA
-# and MPS have not been measured. Add a pair here only with a bench_compile.py result to show.
+# Measured wins by device type; auto compiles nothing else. None on CPU: on a quiet 2-core AMD
+# EPYC (benchmarks/README.md) compiling cost 14-58 s and saved 2.5-3.3 s of a typical run for
+# small_cnn and mobilenet_v3_small, and resnet18 stepped slower compiled. CUDA and MPS have not
+# been measured. Add a pair here only with a bench_compile.py result to show.
 COMPILE_PAYS: dict[str, frozenset[str]] = {"cpu": frozenset()}
 
 
