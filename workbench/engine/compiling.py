@@ -11,9 +11,9 @@ from __future__ import annotations
 from torch import nn
 
 # Measured wins by device type; auto compiles nothing else. None on CPU: on a quiet 2-core AMD
-# EPYC (benchmarks/README.md) compiling cost 14-58 s and saved 2.5-3.3 s of a typical run for
-# small_cnn and mobilenet_v3_small, and resnet18 stepped slower compiled. CUDA and MPS have not
-# been measured. Add a pair here only with a bench_compile.py result to show.
+# EPYC (benchmarks/README.md, every registry model) compiling cost 14-87 s and saved at most
+# 18 s of a typical run (vit_b_16), and resnet18/50 and efficientnet_b0 stepped slower compiled.
+# CUDA and MPS have not been measured. Add a pair here only with a bench_compile.py result.
 COMPILE_PAYS: dict[str, frozenset[str]] = {"cpu": frozenset()}
 
 
