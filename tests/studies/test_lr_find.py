@@ -94,8 +94,9 @@ def test_suggestion_rules_on_a_known_curve():
     # flat, then a descent steepest around 1e-3, a minimum near 1e-2, then divergence
     losses = [2.0 - 1.5 / (1 + math.exp(-(math.log10(lr) + 3) * 4)) + (0.5 if lr > 0.05 else 0) for lr in lrs]
     suggested, others, why = suggest(lrs, losses)
-    assert why == "" and 3e-4 < suggested < 3e-3
-    assert set(others) == {"valley", "minimum/10"}
+    # valley: two thirds of the way down the longest descent, below where it is steepest
+    assert why == "" and 1e-4 < suggested < others["steepest"]
+    assert set(others) == {"steepest", "minimum/10"} and 3e-4 < others["steepest"] < 3e-3
     assert others["minimum/10"] == pytest.approx(lrs[losses.index(min(losses))] / 10)
 
 

@@ -31,6 +31,7 @@ def test_the_sweep_is_plotted_with_its_suggestion_and_use_fills_the_form(qtbot, 
     x, _y = dialog.smooth_curve.getData()
     assert len(x) == len(result.lrs) >= 8
     assert dialog.plot.plotItem.ctrl.logXCheck.isChecked()  # a log-scale rate axis
+    assert not dialog.plot.getAxis("bottom").autoSIPrefix  # rates as they are, no "(x0.001)"
     assert result.suggested_lr is not None, result.describe()
     assert "Suggested learning rate" in dialog.result_label.text()
     assert "steepest" in dialog.result_label.text() and "valley" in dialog.result_label.text()

@@ -46,6 +46,9 @@ class LRFinderDialog(QDialog):
         self.plot.setAccessibleName("Learning-rate sweep plot")
         self.plot.setToolTip("Training loss of each batch against the learning rate it was trained at")
         self.plot.setLogMode(x=True, y=False)
+        # Plain rates: an SI prefix turned the axis into "(x0.001)" with ticks at 0.0001 … 10².
+        for axis in ("left", "bottom"):
+            self.plot.getAxis(axis).enableAutoSIPrefix(False)
         self.plot.showGrid(x=True, y=True, alpha=0.2)
         self.plot.setLabel("bottom", "learning rate (log scale)")
         self.plot.setLabel("left", "training loss")
@@ -113,8 +116,9 @@ class LRFinderDialog(QDialog):
         others = ", ".join(f"{rule} {lr:.2g}" for rule, lr in result.alternatives.items())
         self.result_label.setStyleSheet("")
         self.result_label.setText(
-            f"Suggested learning rate: {result.suggested_lr:.2g}, by the steepest-descent rule (where "
-            f"the smoothed loss falls fastest). Other rules: {others}. {result.stop_reason.capitalize()}.")
+            f"Suggested learning rate: {result.suggested_lr:.2g}, by the valley rule (two thirds of the "
+            f"way down the longest descent of the smoothed loss). Other rules: {others}. "
+            f"{result.stop_reason.capitalize()}.")
         self.use_button.setEnabled(True)
 
     def _on_failed(self, error) -> None:
