@@ -25,8 +25,9 @@ def register(sub: argparse._SubParsersAction, add_config_flags, non_empty, forma
     lr_find = sub.add_parser(
         "lr-find", help="find a learning rate (range test)", formatter_class=formatter,
         description="Sweep the learning rate exponentially over a bounded number of steps (on a small "
-                    "set, over several epochs, at most 20), record the smoothed loss and suggest a rate, naming the rule used. "
-                    "Writes lr_find.json and lr_find.png into the output folder.")
+                    "set, over several epochs, at most 20), record the smoothed loss and suggest a "
+                    "rate, naming the rule used. Writes lr_find.json and lr_find.png into the output "
+                    "folder.")
     _common(lr_find, non_empty, out_help="folder to write the sweep into (default: a new one under "
             "RUNS/lr-find)", resume_help=None, quiet_help="print only the suggestion")
     lr_find.add_argument("--iterations", type=int, default=100, metavar="N",

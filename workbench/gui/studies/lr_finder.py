@@ -24,8 +24,9 @@ OTHER_PEN = pg.mkPen("#7f7f7f", width=1.5, style=Qt.PenStyle.DashLine)
 REFUSAL_STYLE = "color: #d62728;"
 
 EXPLANATION = ("The learning rate grows step by step from 1e-7 to 10 over 100 batches (over several "
-               "epochs of a small set) while each batch's loss is recorded; the sweep stops once the loss blows up. "
-               "A good rate lies where the smoothed loss falls fastest, well before its minimum. "
+               "epochs of a small set) while each batch's loss is recorded; the sweep stops once the "
+               "loss blows up. A good rate lies on the long descent of the smoothed loss, well before "
+               "its minimum. "
                "The sweep trains a throw-away copy of the model: your next run starts afresh.")
 
 
