@@ -104,14 +104,21 @@ def test_the_engine_libraries_open_without_the_gil():
 
     dlopen = _dlopen_without_gil()
     assert dlopen(ctypes.util.find_library("m") or "libm.so.6")  # a handle: opened
-    # A foreign call releases the GIL: another thread runs while this one is inside it.
-    ran = []
-    sleeper = ctypes.CDLL(None).usleep
-    worker = threading.Thread(target=lambda: ran.append(time.monotonic()))
+    # A foreign call releases the GIL: another thread runs while this one is inside it (were the
+    # GIL held, as ctypes.CDLL's own dlopen holds it, the worker would wait the whole 200 ms).
+    ran, go = [], threading.Event()
+    sleeper = ctypes.CDLL(None).usleep  # the same kind of call as the dlopen: libc through ctypes
+
+    def worker():
+        go.wait()
+        ran.append(time.monotonic())
+
+    thread = threading.Thread(target=worker)
+    thread.start()
     calls = time.monotonic()
-    worker.start()
-    sleeper(200_000)  # the same kind of call as dlopen: ctypes, through libc
-    worker.join()
+    go.set()
+    sleeper(200_000)
+    thread.join()
     assert ran and ran[0] - calls < 0.15
 
 
