@@ -7,7 +7,7 @@ import threading
 
 import pyqtgraph as pg
 import pytest
-from PySide6.QtCore import QThreadPool
+from PySide6.QtCore import QObject, Qt, Slot
 from PySide6.QtWidgets import QLabel, QTableWidget, QWidget
 
 import workbench.gui.dataset.panel as dataset_panel
@@ -156,25 +156,32 @@ def test_the_imbalance_warning_sets_the_remedies_in_the_windows_form_in_one_clic
     assert not weights.isVisible() and not sampler.isVisible()
 
 
-def test_a_large_folders_scan_shows_its_progress_then_the_result(qtbot, shown, tiny_data, monkeypatch):
+class _ProgressRecorder(QObject):
+    """Receives the tab's progress as the panel does (queued): what it says, on which thread."""
+
+    def __init__(self, panel):
+        super().__init__()
+        self.panel, self.calls = panel, []
+
+    @Slot(int, int)
+    def record(self, done, total):
+        on_gui_thread = threading.current_thread() is threading.main_thread()
+        self.calls.append((done, total, on_gui_thread, self.panel._header.text()))
+
+
+def test_a_large_folders_scan_shows_its_progress_then_the_result(qtbot, window, tiny_data, monkeypatch):
     import workbench.gui.dataset.tab as tab_module
 
     monkeypatch.setattr(tab_module, "PROGRESS_FROM_FILES", 1)  # tiny_data counts as large here
-    calls = []
-    real = DatasetPanel.show_progress
-
-    def show_progress(self, done, total):
-        calls.append((done, total, threading.current_thread() is threading.main_thread()))
-        real(self, done, total)
-
-    monkeypatch.setattr(DatasetPanel, "show_progress", show_progress)
-    tab = shown(tab_module.DatasetTab(), size=(900, 800))
-    with qtbot.waitSignal(tab.scanned, timeout=30_000):
-        tab.open_folder(tiny_data, 89.0)
+    tab = window.dataset_tab
+    recorder = _ProgressRecorder(tab.panel)
+    tab.scanProgress.connect(recorder.record, Qt.ConnectionType.QueuedConnection)
+    with qtbot.waitSignal(window.datasetOpened, timeout=30_000):
+        window.open_dataset(tiny_data)
+    calls = recorder.calls
     assert calls and calls[0][:2] == (0, 64) and calls[-1][:2] == (64, 64), calls
-    assert all(on_gui_thread for *_, on_gui_thread in calls)  # queued to the GUI thread
+    assert all(on_gui_thread for _, _, on_gui_thread, _ in calls)  # queued to the GUI thread
+    assert calls[0][3] == "Scanning… 0 of 64 files checked"  # what the panel showed meanwhile
     assert tab.panel._header.text().startswith("64 images in 4 classes")  # the result replaces it
     tab.panel.show_progress(1234, 100_000)
     assert tab.panel._header.text() == "Scanning… 1,234 of 100,000 files checked"
-    # The thumbnails and the audit look-up it started end before the tab is deleted.
-    qtbot.waitUntil(lambda: QThreadPool.globalInstance().activeThreadCount() == 0, timeout=30_000)
