@@ -78,15 +78,6 @@ def preload_shared_libraries() -> list[str]:
     return opened
 
 
-def import_off_gui_thread(name: str):
-    """Import ``name`` (a module that needs torch) on a pool thread: when torch is not imported
-    yet, its libraries are opened first without the GIL, as the background load does (the
-    augmentation preview asks for torch before the load has begun)."""
-    if "torch" not in sys.modules:
-        preload_shared_libraries()
-    return importlib.import_module(name)
-
-
 def engine_imported() -> bool:
     return all(name in sys.modules for name in ENGINE_MODULES)
 
@@ -115,11 +106,12 @@ class EngineLoader(QObject):
         self.started = False
         self.error: str | None = None
         self._done = threading.Event()  # set by the pool thread when its imports have ended
+        self._idle_timer: QTimer | None = None  # start_when_idle's watch of the GUI thread
 
     def start_when_idle(self, quiet_ms: int = 200, at_most_ms: int = 3000, tick_ms: int = 25) -> None:
         """``start()`` once the GUI thread has kept a ``tick_ms`` timer on time for ``quiet_ms``
         (the window's first layout and paints are done), or ``at_most_ms`` from now."""
-        if self.started or getattr(self, "_idle_timer", None) is not None:
+        if self.started or self._idle_timer is not None:
             return
         deadline = time.monotonic() + at_most_ms / 1000
         state = {"last": time.monotonic(), "quiet": 0.0}

@@ -61,9 +61,7 @@ class MainWindow(QMainWindow):
         # gui/engine_loader.py); until then the folder and the settings work and Start waits.
         self.engine = EngineLoader(self)
         self.engine.loaded.connect(self._on_engine_loaded)
-        self.engine.failed.connect(lambda _message: (self._update_buttons(self.controller.running),
-                                                     self.preview.resume(),
-                                                     self.dataset_tab.audit.resume()))
+        self.engine.failed.connect(self._on_engine_failed)
         self._build_widgets()
         self._build_menus()
         self._wire_session()
@@ -409,6 +407,13 @@ class MainWindow(QMainWindow):
     def _on_engine_loaded(self, gpus: int) -> None:
         self.form.set_engine_loaded(gpus)
         self._on_settings_changed()  # counts the parameters and enables Start
+        self._resume_views_waiting_for_the_engine()
+
+    def _on_engine_failed(self, _message: str) -> None:
+        self._update_buttons(self.controller.running)  # Start's tooltip says why
+        self._resume_views_waiting_for_the_engine()  # they report the failed import themselves
+
+    def _resume_views_waiting_for_the_engine(self) -> None:
         self.preview.resume()
         self.dataset_tab.audit.resume()
 

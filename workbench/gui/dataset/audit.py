@@ -112,11 +112,18 @@ class AuditView(QWidget):
         if scan is None:
             self._show(None)
             return
-        if self.waiting_for():
-            self._waiting_scan = scan
-            return
-        self._waiting_scan = None
+        self._waiting_scan = scan if self.waiting_for() else None
+        if self._waiting_scan is None:
+            self._look_up(scan, same_folder)
 
+    def resume(self) -> None:
+        """What ``waiting_for`` named is there: look up the saved audit of the folder shown."""
+        scan, self._waiting_scan = self._waiting_scan, None
+        if scan is not None and scan is self.scan:
+            self._look_up(scan, same_folder=False)  # nothing of it is shown yet
+
+    def _look_up(self, scan, same_folder: bool) -> None:
+        """Show ``scan``'s saved audit, if any, and find label sources (off the GUI thread)."""
         def load():
             # Imported here, off the GUI thread: workbench.audit imports imagehash and scipy
             # (850 ms on a 2-core machine, which froze the window as the first folder opened).
@@ -140,12 +147,6 @@ class AuditView(QWidget):
                 self._show(None)
 
         run_in_pool(load, loaded, None, owner=self, wanted=self._request.next())
-
-    def resume(self) -> None:
-        """What ``waiting_for`` named is there: read the saved audit of the folder shown."""
-        if self._waiting_scan is not None and self._waiting_scan is self.scan:
-            self.scan = None  # not yet shown: read as a new folder
-            self.set_scan(self._waiting_scan)
 
     def set_config(self, config: TrainConfig) -> None:
         """The split settings changed: recompute which duplicates cross it."""

@@ -30,10 +30,11 @@ NO_SAMPLES = "No training images yet: choose an image folder to preview augmenta
 
 def augmentation_preview(*args, **kwargs) -> dict:
     """:func:`workbench.data.preview.augmentation_preview`, imported on first use: it needs torch,
-    which the window loads in the background after it appears."""
-    from workbench.gui.engine_loader import import_off_gui_thread
+    which the window loads in the background after it appears (the window's preview waits for
+    that load: ``waiting_for``)."""
+    from workbench.data.preview import augmentation_preview as make
 
-    return import_off_gui_thread("workbench.data.preview").augmentation_preview(*args, **kwargs)
+    return make(*args, **kwargs)
 
 
 def _make_preview(kwargs: dict) -> dict:
